@@ -1,0 +1,28 @@
+# `make test` and `make demo` work on a fresh clone: they create .venv/ and install the project.
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+export TF_CPP_MIN_LOG_LEVEL ?= 2
+
+.PHONY: install test demo bench clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml setup.cfg
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+test: $(STAMP)
+	$(PY) -m pytest
+
+demo: $(STAMP)
+	$(VENV)/bin/tfnvp train --config digits --out runs/demo
+
+bench: $(STAMP)
+	$(PY) -m benchmarks.run --out bench-results
+
+clean:
+	rm -rf $(VENV) runs bench-results .pytest_cache

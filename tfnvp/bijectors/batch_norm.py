@@ -1,0 +1,71 @@
+"""Invertible batch normalisation in the flow path (Dinh et al. 2017, section 3.7).
+
+    y = (x - mu) / sqrt(var + eps)          per feature (the last axis)
+    log|det dy/dx| = -0.5 * sum(log(var + eps)) * (entries per feature: H*W for images, 1 else)
+
+Training mode (the x -> z pass of a training step, the one place the statistics move):
+
+    mu  <- momentum * mu  + (1 - momentum) * batch_mean        (same rule for var)
+
+and the batch is normalised with the *updated* running values, so training and evaluation use
+nearly the same map (the paper's weighted average). Evaluation mode uses the stored values only,
+so forward and inverse are exact inverses. The statistics live in a Keras layer
+(`tfnvp.nets.FlowBatchNormStatistics`) that the model owns; this bijector borrows it.
+"""
+import tensorflow as tf
+
+from tfnvp.bijectors.flow_bijector import FlowBijector
+
+__all__ = ["BatchNorm"]
+
+
+class BatchNorm(FlowBijector):
+    """Args: `statistics`: a layer with `moving_mean`, `moving_variance` (shape `[C]`),
+    `momentum` and `epsilon`; `event_ndims`: 1 for vectors `[D]`, 3 for images `[H, W, C]`."""
+
+    def __init__(self, statistics, event_ndims, validate_args=False, name="batch_norm"):
+        parameters = dict(locals())
+        self._statistics = statistics
+        super().__init__(event_ndims=event_ndims, parameters=parameters, name=name,
+                         validate_args=validate_args)
+
+    @property
+    def statistics(self):
+        return self._statistics
+
+    def _mean_and_variance(self, x, training):
+        stats = self._statistics
+        mean = tf.cast(stats.moving_mean, x.dtype)
+        variance = tf.cast(stats.moving_variance, x.dtype)
+        if not training:
+            return mean, variance
+        axes = list(range(x.shape.rank - 1))  # batch and spatial axes; per-feature statistics
+        batch_mean, batch_variance = tf.nn.moments(x, axes=axes)
+        momentum = tf.cast(stats.momentum, x.dtype)
+        mean = momentum * mean + (1.0 - momentum) * batch_mean
+        variance = momentum * variance + (1.0 - momentum) * batch_variance
+        stats.moving_mean.assign(tf.cast(tf.stop_gradient(mean), stats.moving_mean.dtype))
+        stats.moving_variance.assign(
+            tf.cast(tf.stop_gradient(variance), stats.moving_variance.dtype))
+        return mean, variance
+
+    def _log_scale(self, variance, x):
+        """Log-det of the map, a scalar broadcast to the batch shape of ``x``."""
+        per_feature = -0.5 * tf.math.log(variance + tf.cast(self._statistics.epsilon, x.dtype))
+        entries_per_feature = 1
+        for dim in x.shape[-self.event_ndims:-1]:
+            entries_per_feature *= int(dim)
+        total = tf.reduce_sum(per_feature) * entries_per_feature
+        return tf.fill(tf.shape(x)[:-self.event_ndims], total)
+
+    def forward_and_log_det(self, x, training=False):
+        mean, variance = self._mean_and_variance(x, training)
+        eps = tf.cast(self._statistics.epsilon, x.dtype)
+        y = (x - mean) * tf.math.rsqrt(variance + eps)
+        return y, self._log_scale(variance, x)
+
+    def inverse_and_log_det(self, y):
+        mean, variance = self._mean_and_variance(y, training=False)
+        eps = tf.cast(self._statistics.epsilon, y.dtype)
+        x = y * tf.sqrt(variance + eps) + mean
+        return x, -self._log_scale(variance, y)

@@ -1,0 +1,66 @@
+"""Binary coupling masks (pure functions, NumPy out).
+
+Convention everywhere in tfnvp: ``b = 1`` marks the dimensions a coupling layer *keeps* (and its
+conditioner sees), ``b = 0`` the ones it transforms:
+
+    y = b * x + (1 - b) * (x * exp(s(b * x)) + t(b * x))
+"""
+import numpy as np
+
+__all__ = ["checkerboard", "channel_halves", "vector_halves", "validate_mask"]
+
+
+def checkerboard(height, width, channels, parity=0):
+    """Spatial checkerboard `[H, W, C]`: ``b[i, j, :] = 1`` where ``(i + j) % 2 == parity``."""
+    _check_positive(height=height, width=width, channels=channels)
+    _check_parity(parity)
+    rows, cols = np.meshgrid(np.arange(height), np.arange(width), indexing="ij")
+    board = ((rows + cols) % 2 == parity).astype(np.float32)
+    return np.repeat(board[:, :, None], channels, axis=2)
+
+
+def channel_halves(height, width, channels, parity=0):
+    """Channel-wise mask `[H, W, C]`: parity 0 keeps the first ``C // 2`` channels, 1 the rest."""
+    _check_positive(height=height, width=width, channels=channels)
+    _check_parity(parity)
+    if channels < 2 or channels % 2:
+        raise ValueError(f"channel_halves needs an even number of channels >= 2, got {channels}.")
+    first = np.zeros([channels], np.float32)
+    first[: channels // 2] = 1.0
+    keep = first if parity == 0 else 1.0 - first
+    return np.broadcast_to(keep, (height, width, channels)).copy()
+
+
+def vector_halves(dim, parity=0):
+    """Vector mask `[D]`: parity 0 keeps the first ``D // 2`` features, parity 1 the others."""
+    _check_parity(parity)
+    if dim < 2:
+        raise ValueError(f"vector_halves needs dim >= 2 (one half to keep, one to transform), got {dim}.")
+    first = np.zeros([dim], np.float32)
+    first[: dim // 2] = 1.0
+    return first if parity == 0 else 1.0 - first
+
+
+def validate_mask(mask, event_shape):
+    """Returns ``mask`` as float32 NumPy after checking shape and binary values against the event."""
+    mask = np.asarray(mask, dtype=np.float32)
+    event_shape = tuple(int(d) for d in event_shape)
+    if mask.shape != event_shape:
+        raise ValueError(f"mask has shape {mask.shape}, expected the event shape {event_shape}.")
+    if not np.all((mask == 0) | (mask == 1)):
+        raise ValueError(f"mask must hold only 0 and 1, got values {np.unique(mask)[:6]}.")
+    if mask.all() or not mask.any():
+        raise ValueError("mask must keep some dimensions and transform others; it is all "
+                         f"{int(mask.flat[0])}.")
+    return mask
+
+
+def _check_positive(**sizes):
+    for name, value in sizes.items():
+        if int(value) != value or value < 1:
+            raise ValueError(f"{name} must be a positive integer, got {value!r}.")
+
+
+def _check_parity(parity):
+    if parity not in (0, 1):
+        raise ValueError(f"parity must be 0 or 1, got {parity!r}.")

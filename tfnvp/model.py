@@ -1,0 +1,370 @@
+"""RealNVP: the Keras 3 model that owns every variable of a Real NVP flow.
+
+`f: x -> z` is a `tfb.Chain` of tfnvp bijectors (data -> latent, the paper's direction):
+
+* images `(H, W, C)`, discrete with `levels`: logit preprocessing, then the multi-scale
+  architecture (sec. 3.6). Scale i < L-1: `checkerboard_couplings` couplings with alternating
+  checkerboard masks, squeeze, `channel_couplings` couplings with alternating channel masks, then
+  half of the channels are factored out to `z`; the last scale has `final_couplings`
+  checkerboard couplings. The ResNet width doubles per scale. `z` has the shape of `x`.
+* vectors `(D,)`: `num_couplings` couplings with alternating halves and MLP conditioners.
+
+A flow-path batch norm (optional, on by default) follows every coupling.
+
+    log p(x) = log N(f(x); 0, I) + log|det df/dx|          (x in raw units: [0, levels) if discrete)
+    sample:    z ~ N(0, T^2 I),  x = f^{-1}(z)
+
+`model.distribution` is the same density as a `tfd.TransformedDistribution`; the model's own
+methods use the fused per-layer pass (one conditioner call per coupling) and agree with it.
+"""
+import math
+
+import keras
+import numpy as np
+import tensorflow as tf
+import tensorflow_probability as tfp
+
+from tfnvp import masks
+from tfnvp.accounting import bits_per_dim
+from tfnvp.bijectors import (DEFAULT_ALPHA, AffineCoupling, BatchNorm, FactorOut,
+                             LogitPreprocessing, Squeeze, forward_and_log_det,
+                             inverse_and_log_det, merge_latents, split_latents)
+from tfnvp.nets import FlowBatchNormStatistics, MLPConditioner, ResNetConditioner
+
+tfb = tfp.bijectors
+tfd = tfp.distributions
+
+__all__ = ["RealNVP", "default_num_scales"]
+
+PAPER_L2 = 5e-5
+
+
+def default_num_scales(height, width):
+    """1 + the number of squeezes that keep both sides even and at least 4 after halving."""
+    scales = 1
+    while height % 2 == 0 and width % 2 == 0 and min(height, width) // 2 >= 4:
+        height, width, scales = height // 2, width // 2, scales + 1
+    return scales
+
+
+@keras.saving.register_keras_serializable("tfnvp")
+class RealNVP(keras.Model):
+    """Real NVP density model for images `(H, W, C)` or vectors `(D,)`.
+
+    Args:
+      event_shape: `(H, W, C)` for the multi-scale image flow, `(D,)` for the vector flow.
+      levels: number of discrete values per entry (256 for 8-bit pixels, 17 for the 8x8 digits);
+        inputs are dequantised values in `[0, levels)` and a logit preprocessing step is part of
+        the flow. `None`: continuous data, no preprocessing.
+      num_scales, checkerboard_couplings, channel_couplings, final_couplings, num_res_blocks,
+        num_filters: image architecture (paper: 3, 3, 4; filters double per scale).
+      num_couplings, hidden_units, hidden_layers: vector architecture.
+      flow_batch_norm, batch_norm_momentum: batch norm in the flow path after each coupling.
+      alpha: logit preprocessing margin (paper: 0.05).
+      l2: L2 penalty on the scale parameters (weight-norm scales and the tanh scales; paper 5e-5).
+      dtype: Keras dtype policy ("float32", "float64", "mixed_bfloat16", ...).
+    """
+
+    def __init__(self, event_shape, levels=None, *, num_scales=None, checkerboard_couplings=3,
+                 channel_couplings=3, final_couplings=4, num_res_blocks=None, num_filters=None,
+                 num_couplings=8, hidden_units=None, hidden_layers=2, flow_batch_norm=True,
+                 batch_norm_momentum=0.99, alpha=DEFAULT_ALPHA, l2=PAPER_L2, **kwargs):
+        super().__init__(**kwargs)
+        event_shape = _check_event_shape(event_shape)
+        self.event_shape = event_shape
+        self.levels = None if levels is None else _check_levels(levels)
+        self.is_image = len(event_shape) == 3
+        self.flow_batch_norm = bool(flow_batch_norm)
+        self.batch_norm_momentum = float(batch_norm_momentum)
+        self.alpha = float(alpha)
+        self.l2 = float(l2)
+        if self.is_image:
+            height, width, _ = event_shape
+            small = max(height, width) <= 16
+            self.num_scales = int(num_scales or default_num_scales(height, width))
+            self.checkerboard_couplings = _check_count("checkerboard_couplings",
+                                                       checkerboard_couplings)
+            self.channel_couplings = _check_count("channel_couplings", channel_couplings)
+            self.final_couplings = _check_count("final_couplings", final_couplings)
+            self.num_res_blocks = _check_count("num_res_blocks", num_res_blocks or (2 if small else 4),
+                                               minimum=0)
+            self.num_filters = _check_count("num_filters", num_filters or (32 if small else 64))
+            _check_scales(self.num_scales, event_shape)
+        else:
+            self.num_couplings = _check_count("num_couplings", num_couplings)
+            self.hidden_units = _check_count("hidden_units", hidden_units or 128)
+            self.hidden_layers = _check_count("hidden_layers", hidden_layers, minimum=0)
+            if event_shape[0] < 2:
+                raise ValueError(f"a vector flow needs at least 2 features, got event_shape "
+                                 f"{event_shape}.")
+
+        # Keras owns the state: these lists are tracked; the bijectors below only borrow them.
+        self.conditioners = []
+        self.batch_norm_statistics = []
+        self._squeeze = Squeeze(name="squeeze")
+        flow = self._build_image_flow() if self.is_image else self._build_vector_flow()
+        if self.levels is not None:
+            preprocess = LogitPreprocessing(self.levels, event_ndims=len(event_shape),
+                                            alpha=self.alpha, name="logit_preprocessing")
+            flow = tfb.Chain([flow, preprocess], name="real_nvp_flow")
+        self._bijector_holder = {"flow": flow}  # a plain dict: TF/Keras need not track TFP modules
+        self.loss_tracker = keras.metrics.Mean(name="loss")
+        self.nll_tracker = keras.metrics.Mean(name="nll")
+        self.bits_tracker = keras.metrics.Mean(name="bits_per_dim") if self.levels else None
+        self.build((None, *event_shape))
+
+    # ---------------------------------------------------------------- construction
+
+    def _coupling(self, name, mask, conditioner):
+        self.conditioners.append(conditioner)
+        bijectors = [AffineCoupling(mask, conditioner, name=name)]
+        if self.flow_batch_norm:
+            stats = FlowBatchNormStatistics(mask.shape[-1], momentum=self.batch_norm_momentum,
+                                            dtype=self.dtype_policy, name=f"{name}_bn_stats")
+            self.batch_norm_statistics.append(stats)
+            bijectors.append(BatchNorm(stats, event_ndims=mask.ndim, name=f"{name}_bn"))
+        return bijectors
+
+    def _resnet(self, name, channels, filters):
+        return ResNetConditioner(channels, filters, self.num_res_blocks, l2=self.l2,
+                                 dtype=self.dtype_policy, name=f"{name}_net")
+
+    def _build_image_flow(self, scale=0, shape=None):
+        """Chain for scale `scale` onwards, applied to an `[H, W, C]` tensor of `shape`."""
+        height, width, channels = shape or self.event_shape
+        filters = self.num_filters * 2 ** scale
+        last = scale == self.num_scales - 1
+        steps = []  # in application order
+        for k in range(self.final_couplings if last else self.checkerboard_couplings):
+            name = f"s{scale}_checker{k}"
+            mask = masks.checkerboard(height, width, channels, parity=k % 2)
+            steps += self._coupling(name, mask, self._resnet(name, channels, filters))
+        if not last:
+            height, width, channels = height // 2, width // 2, 4 * channels
+            steps.append(Squeeze(event_shape=(2 * height, 2 * width, channels // 4),
+                                 name=f"s{scale}_squeeze"))
+            for k in range(self.channel_couplings):
+                name = f"s{scale}_channel{k}"
+                mask = masks.channel_halves(height, width, channels, parity=k % 2)
+                steps += self._coupling(name, mask, self._resnet(name, channels, filters))
+            inner = self._build_image_flow(scale + 1, (height, width, channels // 2))
+            steps.append(FactorOut(inner, name=f"s{scale}_factor_out"))
+            steps.append(tfb.Invert(self._squeeze, name=f"s{scale}_unsqueeze"))
+        return tfb.Chain(list(reversed(steps)), name=f"scale{scale}")
+
+    def _build_vector_flow(self):
+        (dim,) = self.event_shape
+        steps = []
+        for k in range(self.num_couplings):
+            name = f"coupling{k}"
+            conditioner = MLPConditioner(dim, self.hidden_units, self.hidden_layers, l2=self.l2,
+                                         dtype=self.dtype_policy, name=f"{name}_net")
+            steps += self._coupling(name, masks.vector_halves(dim, parity=k % 2), conditioner)
+        return tfb.Chain(list(reversed(steps)), name="vector_flow")
+
+    def build(self, input_shape):
+        # Creates every conditioner's weights with one evaluation-mode pass (no statistics move).
+        if not self.built:
+            self.forward_and_log_det(tf.zeros((1, *self.event_shape), self.flow_dtype))
+        super().build(input_shape)
+
+    # ---------------------------------------------------------------- the density
+
+    @property
+    def flow(self):
+        """The bijector `f: x -> z` (a `tfb.Chain`)."""
+        return self._bijector_holder["flow"]
+
+    @property
+    def flow_dtype(self):
+        """dtype of the flow arithmetic: the variable dtype (float32 under mixed precision)."""
+        return tf.as_dtype(self.dtype_policy.variable_dtype)
+
+    @property
+    def num_dims(self):
+        return int(np.prod(self.event_shape))
+
+    @property
+    def prior(self):
+        """Standard normal over the event shape, `tfd.Sample(Normal(0, 1), event_shape)`."""
+        zero = tf.zeros([], self.flow_dtype)
+        return tfd.Sample(tfd.Normal(zero, zero + 1.0), sample_shape=self.event_shape,
+                          name="prior")
+
+    @property
+    def distribution(self):
+        """`p_X` as a `tfd.TransformedDistribution`: prior pushed through `f^{-1}`."""
+        return tfd.TransformedDistribution(self.prior, tfb.Invert(self.flow), name="RealNVP")
+
+    def check_input(self, x, name="x"):
+        """`x` as a tensor of the flow dtype, after checking it is `[batch..., *event_shape]`."""
+        x = tf.convert_to_tensor(x, dtype_hint=self.flow_dtype)
+        if not (x.dtype.is_floating or x.dtype.is_integer):
+            raise TypeError(f"{name} must be numeric, got dtype {x.dtype.name}.")
+        x = tf.cast(x, self.flow_dtype)
+        rank = len(self.event_shape)
+        event = tuple(x.shape[-rank:]) if x.shape.rank is not None and x.shape.rank >= rank else None
+        if event is None or x.shape.rank < rank + 1 or any(
+                d is not None and d != e for d, e in zip(event, self.event_shape)):
+            raise ValueError(f"{name} has shape {tuple(x.shape)}; expected [batch, "
+                             f"{', '.join(map(str, self.event_shape))}] (event shape "
+                             f"{self.event_shape}).")
+        return x
+
+    def forward_and_log_det(self, x, training=False):
+        """`(z, log|det df/dx|)` for a batch `x`: z `[B, *event]`, log-det `[B]`."""
+        return forward_and_log_det(self.flow, x, training=training)
+
+    def log_prob(self, x, training=False):
+        """Exact log-density of `x` `[B, *event]` (raw units) -> `[B]` nats."""
+        z, log_det = self.forward_and_log_det(self.check_input(x), training=training)
+        return self.prior.log_prob(z) + log_det
+
+    def bits_per_dim(self, x):
+        """Bits per dimension of `x` `[B, *event]` -> `[B]` (for discrete data)."""
+        return bits_per_dim(self.log_prob(x), self.num_dims)
+
+    def call(self, inputs, training=None):
+        return self.log_prob(inputs, training=bool(training))
+
+    def encode(self, x, per_scale=False):
+        """`x -> z = f(x)` shaped like `x`; `per_scale=True` returns the list of scale parts."""
+        z, _ = self.forward_and_log_det(self.check_input(x))
+        return self.split_latents(z) if per_scale else z
+
+    def decode(self, z):
+        """`z -> x = f^{-1}(z)`; `z` shaped like `x` or a list of per-scale parts."""
+        if isinstance(z, (list, tuple)):
+            z = self.merge_latents(z)
+        x, _ = inverse_and_log_det(self.flow, self.check_input(z, name="z"))
+        return x
+
+    def split_latents(self, z):
+        """`z` `[B, H, W, C]` -> per-scale parts, finest first (vectors: `[z]`)."""
+        if not self.is_image:
+            return [z]
+        return split_latents(z, self.num_scales, self._squeeze)
+
+    def merge_latents(self, parts):
+        """Per-scale parts (as `split_latents` returns them) -> `z` shaped like `x`."""
+        if not self.is_image:
+            (z,) = parts
+            return z
+        return merge_latents([tf.cast(p, self.flow_dtype) for p in parts], self._squeeze)
+
+    def sample(self, num_samples, temperature=1.0, seed=None):
+        """`num_samples` draws `x = f^{-1}(z)`, `z ~ N(0, temperature^2 I)`."""
+        shape = (int(num_samples), *self.event_shape)
+        if seed is None:
+            z = tf.random.normal(shape, dtype=self.flow_dtype)
+        else:
+            z = tf.random.stateless_normal(shape, seed=_stateless_seed(seed), dtype=self.flow_dtype)
+        return self.decode(z * tf.cast(temperature, self.flow_dtype))
+
+    # ---------------------------------------------------------------- training (fit/evaluate)
+
+    def regularization_loss(self):
+        """Sum of the L2 penalties on the scale parameters (a scalar)."""
+        losses = self.losses
+        return tf.add_n(losses) if losses else tf.zeros([], self.flow_dtype)
+
+    def compute_nll_and_loss(self, x, training):
+        """Per-example NLL `[B]` (nats) and the scalar objective `mean(NLL) + L2`."""
+        nll = -self.log_prob(x, training=training)
+        return nll, tf.reduce_mean(nll) + tf.cast(self.regularization_loss(), nll.dtype)
+
+    def train_step(self, data):
+        x = _features(data)
+        with tf.GradientTape() as tape:
+            nll, loss = self.compute_nll_and_loss(x, training=True)
+            scaled = self.optimizer.scale_loss(loss)  # loss scaling under mixed_float16
+        variables = self.trainable_variables
+        gradients = tape.gradient(scaled, variables)
+        self.optimizer.apply(gradients, variables)
+        return self._update_metrics(nll, loss)
+
+    def test_step(self, data):
+        nll, loss = self.compute_nll_and_loss(_features(data), training=False)
+        return self._update_metrics(nll, loss)
+
+    def _update_metrics(self, nll, loss):
+        self.loss_tracker.update_state(loss)
+        self.nll_tracker.update_state(nll)
+        if self.bits_tracker is not None:
+            self.bits_tracker.update_state(bits_per_dim(-nll, self.num_dims))
+        return {m.name: m.result() for m in self.metrics}
+
+    @property
+    def metrics(self):
+        return [m for m in (self.loss_tracker, self.nll_tracker, self.bits_tracker) if m is not None]
+
+    # ---------------------------------------------------------------- Keras plumbing
+
+    def get_config(self):
+        config = {**super().get_config(), "event_shape": list(self.event_shape),
+                  "levels": self.levels, "flow_batch_norm": self.flow_batch_norm,
+                  "batch_norm_momentum": self.batch_norm_momentum, "alpha": self.alpha,
+                  "l2": self.l2}
+        if self.is_image:
+            config.update(num_scales=self.num_scales,
+                          checkerboard_couplings=self.checkerboard_couplings,
+                          channel_couplings=self.channel_couplings,
+                          final_couplings=self.final_couplings,
+                          num_res_blocks=self.num_res_blocks, num_filters=self.num_filters)
+        else:
+            config.update(num_couplings=self.num_couplings, hidden_units=self.hidden_units,
+                          hidden_layers=self.hidden_layers)
+        return config
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        config.pop("trainable", None)
+        return cls(**config)
+
+
+def _features(data):
+    """The `x` of a batch given as `x`, `(x,)`, `(x, y)` or `(x, y, sample_weight)`."""
+    return data[0] if isinstance(data, (tuple, list)) else data
+
+
+def _stateless_seed(seed):
+    seed = tf.convert_to_tensor(seed)
+    if seed.shape.rank == 0:
+        return tf.stack([tf.cast(seed, tf.int64), tf.constant(0, tf.int64)])
+    return tf.cast(seed, tf.int64)
+
+
+def _check_event_shape(event_shape):
+    try:
+        shape = tuple(int(d) for d in event_shape)
+    except (TypeError, ValueError):
+        raise ValueError(f"event_shape must be (H, W, C) or (D,), got {event_shape!r}.") from None
+    if len(shape) not in (1, 3) or any(d < 1 for d in shape):
+        raise ValueError(f"event_shape must be (H, W, C) for images or (D,) for vectors with "
+                         f"positive sizes, got {event_shape!r}.")
+    return shape
+
+
+def _check_levels(levels):
+    if isinstance(levels, bool) or not float(levels).is_integer() or levels < 2:
+        raise ValueError(f"levels must be an integer >= 2 (256 for 8-bit images) or None for "
+                         f"continuous data, got {levels!r}.")
+    return int(levels)
+
+
+def _check_count(name, value, minimum=1):
+    if isinstance(value, bool) or int(value) != value or value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}.")
+    return int(value)
+
+
+def _check_scales(num_scales, event_shape):
+    height, width, _ = event_shape
+    if num_scales < 1:
+        raise ValueError(f"num_scales must be >= 1, got {num_scales}.")
+    factor = 2 ** (num_scales - 1)
+    if height % factor or width % factor:
+        raise ValueError(f"num_scales={num_scales} squeezes {num_scales - 1} time(s), which needs "
+                         f"height and width divisible by {factor}; got an image of shape "
+                         f"{event_shape}.")

@@ -1,0 +1,36 @@
+"""The state of a flow-path batch norm (`tfnvp.bijectors.BatchNorm`), owned by Keras.
+
+Keras does not see variables held by a tf.Module such as a bijector, so the model creates this
+layer and the bijector borrows it. It is never called; it only holds:
+
+    moving_mean [C] (init 0), moving_variance [C] (init 1)    non-trainable, float32
+    momentum, epsilon                                           constants
+"""
+import keras
+
+__all__ = ["FlowBatchNormStatistics"]
+
+
+@keras.saving.register_keras_serializable("tfnvp")
+class FlowBatchNormStatistics(keras.layers.Layer):
+    def __init__(self, features, momentum=0.99, epsilon=1e-4, **kwargs):
+        super().__init__(**kwargs)
+        if not 0.0 <= momentum < 1.0:
+            raise ValueError(f"batch-norm momentum must lie in [0, 1), got {momentum!r}.")
+        if epsilon <= 0:
+            raise ValueError(f"batch-norm epsilon must be > 0, got {epsilon!r}.")
+        self.features = int(features)
+        self.momentum = float(momentum)
+        self.epsilon = float(epsilon)
+        self.moving_mean = self.add_weight(name="moving_mean", shape=(self.features,),
+                                           initializer="zeros", trainable=False)
+        self.moving_variance = self.add_weight(name="moving_variance", shape=(self.features,),
+                                               initializer="ones", trainable=False)
+        self.built = True
+
+    def call(self, inputs):
+        return inputs
+
+    def get_config(self):
+        return {**super().get_config(), "features": self.features, "momentum": self.momentum,
+                "epsilon": self.epsilon}

@@ -1,0 +1,69 @@
+"""The paper's ResNet conditioner for image couplings (Dinh et al. 2017, sec. 4.1).
+
+    inputs [B, H, W, 2C] = concat(b * x, b)
+      -> WN-conv3x3(F)
+      -> num_blocks x [BN -> ReLU -> WN-conv3x3(F) -> BN -> ReLU -> WN-conv3x3(F)] + skip
+      -> BN -> ReLU -> WN-conv3x3(2C, zero-initialised)        (identity coupling at start)
+      -> ScaleAndShift: s = scale * tanh(raw_s), t             each [B, H, W, C]
+
+BN here is ordinary Keras batch norm inside s/t (it needs no inverse); WN is weight norm.
+"""
+import keras
+
+from tfnvp.nets.scale_and_shift import ScaleAndShift
+from tfnvp.nets.weight_norm_conv import WeightNormConv2D
+
+__all__ = ["ResNetConditioner", "ResidualBlock"]
+
+
+@keras.saving.register_keras_serializable("tfnvp")
+class ResidualBlock(keras.layers.Layer):
+    """Pre-activation block: `x + conv(relu(bn(conv(relu(bn(x))))))`, width `filters`."""
+
+    def __init__(self, filters, l2=0.0, **kwargs):
+        super().__init__(**kwargs)
+        self.filters = int(filters)
+        self.l2 = float(l2)
+        self.norm1 = keras.layers.BatchNormalization(dtype=self.dtype_policy, name="bn1")
+        self.conv1 = WeightNormConv2D(filters, l2=l2, dtype=self.dtype_policy, name="conv1")
+        self.norm2 = keras.layers.BatchNormalization(dtype=self.dtype_policy, name="bn2")
+        self.conv2 = WeightNormConv2D(filters, l2=l2, dtype=self.dtype_policy, name="conv2")
+
+    def call(self, x, training=None):
+        h = self.conv1(keras.ops.relu(self.norm1(x, training=training)))
+        h = self.conv2(keras.ops.relu(self.norm2(h, training=training)))
+        return x + h
+
+    def get_config(self):
+        return {**super().get_config(), "filters": self.filters, "l2": self.l2}
+
+
+@keras.saving.register_keras_serializable("tfnvp")
+class ResNetConditioner(keras.layers.Layer):
+    """`concat(b*x, b)` `[B, H, W, 2C]` -> `(s, t)`, each `[B, H, W, C]`."""
+
+    def __init__(self, channels, filters, num_blocks, l2=0.0, **kwargs):
+        super().__init__(**kwargs)
+        self.channels = int(channels)
+        self.filters = int(filters)
+        self.num_blocks = int(num_blocks)
+        self.l2 = float(l2)
+        policy = self.dtype_policy
+        self.input_conv = WeightNormConv2D(filters, l2=l2, dtype=policy, name="input_conv")
+        self.blocks = [ResidualBlock(filters, l2=l2, dtype=policy, name=f"block{i}")
+                       for i in range(num_blocks)]
+        self.output_norm = keras.layers.BatchNormalization(dtype=policy, name="output_bn")
+        self.output_conv = WeightNormConv2D(2 * channels, zero_init=True, l2=l2, dtype=policy,
+                                            name="output_conv")
+        self.head = ScaleAndShift(l2=l2, dtype=policy, name="scale_and_shift")
+
+    def call(self, inputs, training=None):
+        h = self.input_conv(inputs)
+        for block in self.blocks:
+            h = block(h, training=training)
+        h = keras.ops.relu(self.output_norm(h, training=training))
+        return self.head(self.output_conv(h))
+
+    def get_config(self):
+        return {**super().get_config(), "channels": self.channels, "filters": self.filters,
+                "num_blocks": self.num_blocks, "l2": self.l2}
