@@ -259,6 +259,8 @@ class RealNVP(keras.Model):
             z = tf.random.normal(shape, dtype=self.flow_dtype)
         else:
             z = tf.random.stateless_normal(shape, seed=_stateless_seed(seed), dtype=self.flow_dtype)
+        if not tf.is_tensor(temperature):  # tf.cast of a Python float goes through float32
+            temperature = np.asarray(temperature, self.flow_dtype.as_numpy_dtype)
         return self.decode(z * tf.cast(temperature, self.flow_dtype))
 
     # ---------------------------------------------------------------- training (fit/evaluate)

@@ -26,13 +26,15 @@ class AffineCoupling(FlowBijector):
       conditioner: callable `(inputs, training) -> (s, t)`, `inputs` = `[b*x, b]` concatenated on
         the last axis (shape `[..., 2*C]`), `s` and `t` shaped like `x`. A Keras layer owned by the
         model; the bijector only borrows it.
+      event_shape: optional event shape the mask must match (checked here, not at first call).
       name: unique per layer (TFP's cache keys on it together with the conditioner).
     """
 
-    def __init__(self, mask, conditioner, validate_args=False, name="affine_coupling"):
+    def __init__(self, mask, conditioner, event_shape=None, validate_args=False,
+                 name="affine_coupling"):
         parameters = dict(locals())
         mask = np.asarray(mask, dtype=np.float32)
-        self._mask = validate_mask(mask, mask.shape)
+        self._mask = validate_mask(mask, mask.shape if event_shape is None else event_shape)
         self._conditioner = conditioner
         super().__init__(event_ndims=mask.ndim, parameters=parameters, name=name,
                          validate_args=validate_args)

@@ -41,7 +41,7 @@ class BatchNorm(FlowBijector):
             return mean, variance
         axes = list(range(x.shape.rank - 1))  # batch and spatial axes; per-feature statistics
         batch_mean, batch_variance = tf.nn.moments(x, axes=axes)
-        momentum = tf.cast(stats.momentum, x.dtype)
+        momentum = tf.constant(stats.momentum, x.dtype)
         mean = momentum * mean + (1.0 - momentum) * batch_mean
         variance = momentum * variance + (1.0 - momentum) * batch_variance
         stats.moving_mean.assign(tf.cast(tf.stop_gradient(mean), stats.moving_mean.dtype))
@@ -51,7 +51,7 @@ class BatchNorm(FlowBijector):
 
     def _log_scale(self, variance, x):
         """Log-det of the map, a scalar broadcast to the batch shape of ``x``."""
-        per_feature = -0.5 * tf.math.log(variance + tf.cast(self._statistics.epsilon, x.dtype))
+        per_feature = -0.5 * tf.math.log(variance + tf.constant(self._statistics.epsilon, x.dtype))
         entries_per_feature = 1
         for dim in x.shape[-self.event_ndims:-1]:
             entries_per_feature *= int(dim)
@@ -60,12 +60,12 @@ class BatchNorm(FlowBijector):
 
     def forward_and_log_det(self, x, training=False):
         mean, variance = self._mean_and_variance(x, training)
-        eps = tf.cast(self._statistics.epsilon, x.dtype)
+        eps = tf.constant(self._statistics.epsilon, x.dtype)
         y = (x - mean) * tf.math.rsqrt(variance + eps)
         return y, self._log_scale(variance, x)
 
     def inverse_and_log_det(self, y):
         mean, variance = self._mean_and_variance(y, training=False)
-        eps = tf.cast(self._statistics.epsilon, y.dtype)
+        eps = tf.constant(self._statistics.epsilon, y.dtype)
         x = y * tf.sqrt(variance + eps) + mean
         return x, -self._log_scale(variance, y)
