@@ -66,8 +66,13 @@ def coupling_vector_extra_batch_dims():
     return AffineCoupling(masks.vector_halves(4, 1), _mlp(4, 7), name="vec_batch"), _normal((2, 3, 4), 7)
 
 
+def coupling_image_extra_batch_dims():
+    mask = masks.checkerboard(4, 4, 2, parity=1)
+    return AffineCoupling(mask, _resnet(2, 14), name="image_batch"), _normal((2, 2, 4, 4, 2), 14)
+
+
 def squeeze():
-    return Squeeze(name="squeeze"), _normal((2, 4, 6, 3), 8)
+    return Squeeze(name="squeeze"), _normal((2, 2, 4, 6, 3), 8)  # two leading batch axes
 
 
 def _statistics(features, seed):
@@ -104,5 +109,5 @@ def factor_out():
 REGISTRY = {fn.__name__: fn for fn in [
     coupling_checkerboard_even, coupling_checkerboard_odd, coupling_channel_first,
     coupling_channel_second, coupling_vector_even, coupling_vector_odd,
-    coupling_vector_extra_batch_dims, squeeze, batch_norm_image, batch_norm_vector, logit_256,
+    coupling_vector_extra_batch_dims, coupling_image_extra_batch_dims, squeeze, batch_norm_image, batch_norm_vector, logit_256,
     logit_17_vector, factor_out]}

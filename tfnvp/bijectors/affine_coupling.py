@@ -56,10 +56,13 @@ class AffineCoupling(FlowBijector):
     def _masked_scale_and_shift(self, kept, training):
         """(b, s, t) with `s` and `t` zeroed on the kept entries."""
         b = tf.constant(self._mask, dtype=kept.dtype)
-        b_batch = tf.broadcast_to(b, tf.shape(kept))
-        s, t = self._conditioner(tf.concat([kept * b, b_batch], axis=-1), training=training)
-        s = (1.0 - b) * tf.cast(s, kept.dtype)
-        t = (1.0 - b) * tf.cast(t, kept.dtype)
+        shape = tf.shape(kept)
+        # Networks take one batch axis: flatten any leading shape, restore it afterwards.
+        flat = tf.reshape(kept, tf.concat([[-1], self._mask.shape], axis=0))
+        b_batch = tf.broadcast_to(b, tf.shape(flat))
+        s, t = self._conditioner(tf.concat([flat * b, b_batch], axis=-1), training=training)
+        s = (1.0 - b) * tf.reshape(tf.cast(s, kept.dtype), shape)
+        t = (1.0 - b) * tf.reshape(tf.cast(t, kept.dtype), shape)
         return b, s, t
 
     def forward_and_log_det(self, x, training=False):
