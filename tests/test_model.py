@@ -157,3 +157,12 @@ def test_wrong_input_shape_is_refused_with_the_expected_shape():
         model.log_prob(np.zeros((3, 5), np.float32))
     with pytest.raises(ValueError, match=r"expected \[batch, 4\]"):
         model.log_prob(np.zeros((4,), np.float32))
+
+
+def test_distribution_samples_and_scores_like_the_model():
+    model = _random_model((3,), num_couplings=2, hidden_units=8)
+    dist = model.distribution
+    assert tuple(dist.event_shape) == (3,)
+    x = dist.sample(5, seed=(1, 2))
+    assert x.shape == (5, 3)
+    np.testing.assert_allclose(dist.log_prob(x).numpy(), model.log_prob(x).numpy(), rtol=1e-9)
