@@ -1,0 +1,53 @@
+"""Smoke test of the benchmark harness (benchmarks/): one toy case, one step, the JSON fields.
+
+No timing is asserted (timings depend on the machine): only that each measurement exists, is
+positive and is counted the way the harness says (FLOPs of a known Dense layer).
+"""
+import json
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import tfnvp
+from benchmarks.cases import Case, vector_data
+from benchmarks.measure import count_flops
+from benchmarks.reference import TFPRealNVP
+from benchmarks.run import format_table, run_case
+
+FIELDS = ["train_examples_per_s", "log_prob_examples_per_s", "sample_examples_per_s",
+          "train_first_call_s", "train_flops_per_example", "train_gflops_per_s",
+          "peak_memory_mb"]
+
+
+def test_count_flops_counts_a_matmul():
+    w = tf.ones((3, 5))
+    flops = count_flops(tf.function(lambda x: tf.matmul(x, w)), tf.ones((4, 3)))
+    assert flops == 2 * 4 * 3 * 5  # one multiply-add = 2 FLOPs
+
+
+@pytest.mark.parametrize("build", [
+    lambda dtype: tfnvp.RealNVP((4,), num_couplings=2, hidden_units=8, flow_batch_norm=False,
+                                dtype=dtype),
+    lambda dtype: TFPRealNVP(4, num_couplings=2, hidden_units=8, hidden_layers=1, dtype=dtype),
+], ids=["tfnvp", "tfp_reference"])
+def test_run_case_reports_every_field(build):
+    case = Case("toy", build, lambda b: vector_data(b, dim=4), batch=8)
+    row = run_case(case, "float32", jit=False, steps=1, warmup=1)
+    assert row["case"] == "toy" and row["batch"] == 8 and row["jit"] is False
+    for field in FIELDS:
+        assert np.isfinite(row[field]) and row[field] > 0, field
+    assert row["memory_kind"] in ("cpu_rss_high_water", "gpu_peak")
+    json.loads(json.dumps(row))  # the row is JSON-serialisable as written to results.json
+    table = format_table([row], {"float32": 100.0})
+    assert "toy" in table.splitlines()[-1]
+
+
+def test_reference_trains_its_keras_weights():
+    model = TFPRealNVP(4, num_couplings=2, hidden_units=8, hidden_layers=1)
+    assert len(model.trainable_variables) == 2 * 2 * 2  # two Dense layers per coupling
+    model.compile(optimizer=keras.optimizers.Adam(1e-2))
+    before = [v.numpy().copy() for v in model.trainable_variables]
+    model.train_step(vector_data(16, dim=4))
+    assert any(not np.allclose(b, v.numpy()) for b, v in zip(before, model.trainable_variables))
