@@ -1,0 +1,63 @@
+"""The `tfnvp` command: `tfnvp train | evaluate | sample ...` (`tfnvp SUBCOMMAND --help`).
+
+Subcommands live in their own modules, registered in `COMMANDS` by name. A module provides
+`HELP` (one line), `add_arguments(parser)` and `run(args)`; its top level must stay light (no
+TensorFlow import) so `--help` is fast. Adding a subcommand = a module + one line here.
+Bad input (`UsageError`, `ValueError`, missing files) exits with status 2 and one line on stderr;
+set `TFNVP_DEBUG=1` for the traceback.
+"""
+import argparse
+import importlib
+import os
+import sys
+
+from training.errors import UsageError
+
+__all__ = ["COMMANDS", "build_parser", "main"]
+
+COMMANDS = {
+    "train": "training.train_command",
+    "evaluate": "training.evaluate_command",
+    "sample": "training.sample_command",
+    "export": "training.export_command",  # optional: skipped while the module does not exist
+}
+
+
+def _command_modules():
+    for name, module_name in COMMANDS.items():
+        try:
+            yield name, importlib.import_module(module_name)
+        except ModuleNotFoundError as e:
+            if e.name != module_name:
+                raise
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(
+        prog="tfnvp", description="Real NVP normalizing flows (Dinh et al. 2017): train, "
+                                  "evaluate and sample.")
+    subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name, module in _command_modules():
+        sub = subparsers.add_parser(name, help=module.HELP, description=module.HELP)
+        module.add_arguments(sub)
+        sub.set_defaults(run=module.run)
+    return parser
+
+
+def main(argv=None):
+    """Entry point of `tfnvp`; returns the exit status (0, or 2 for bad input)."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    args = build_parser().parse_args(argv)
+    try:
+        args.run(args)
+    except (UsageError, ValueError, FileNotFoundError, NotADirectoryError) as e:
+        if os.environ.get("TFNVP_DEBUG"):
+            raise
+        message = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        print(f"tfnvp {args.command}: error: {message}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

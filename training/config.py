@@ -1,0 +1,90 @@
+"""Experiment configs: JSON files in `training/configs/` (package data) or a user's JSON file.
+
+A config is a flat dict of the keys in `DEFAULTS`; `"model"` holds `tfnvp.RealNVP` keyword
+arguments (only the ones the config wants to fix; the rest keep the model's defaults).
+Resolution order: `DEFAULTS` <- config file <- command-line flags.
+"""
+import importlib.resources
+import json
+import os
+
+from training.errors import UsageError
+
+__all__ = ["DEFAULTS", "MODEL_KEYS", "available_configs", "load_config", "resolve_config"]
+
+DEFAULTS = {
+    "notes": "",
+    "data": None,               # dataset name or path (tfnvp.data.KNOWN_DATASETS)
+    "levels": None,             # discrete values per entry for the user's integer arrays
+    "image_size": None,         # resize images to image_size x image_size (None: keep)
+    "validation_fraction": 0.1,
+    "epochs": 10,
+    "batch_size": 64,           # paper: 64
+    "lr": 1e-3,                 # Adam (paper: Adam)
+    "clip_norm": None,          # global gradient-norm clipping (None: off)
+    "seed": 0,
+    "patience": 10,             # early stopping on validation loss (None or 0: off)
+    "jit_compile": False,
+    "eval_draws": 4,            # dequantisation draws averaged for the reported test figure
+    "sample_temperature": 1.0,  # for samples.png and the TensorBoard grid
+    "model": {},
+}
+
+MODEL_KEYS = ("num_scales", "checkerboard_couplings", "channel_couplings", "final_couplings",
+              "num_res_blocks", "num_filters", "num_couplings", "hidden_units", "hidden_layers",
+              "flow_batch_norm", "batch_norm_momentum", "alpha", "l2", "dtype")
+
+
+def available_configs():
+    """Names of the packaged configs (`training/configs/<name>.json`)."""
+    folder = importlib.resources.files("training") / "configs"
+    return sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".json"))
+
+
+def load_config(name_or_path):
+    """The config dict from a packaged name (`"digits"`) or a JSON file path, checked."""
+    if name_or_path.endswith(".json") or os.sep in name_or_path:
+        if not os.path.isfile(name_or_path):
+            raise UsageError(f"config file {name_or_path!r} does not exist.")
+        with open(name_or_path) as f:
+            text, where = f.read(), name_or_path
+    else:
+        resource = importlib.resources.files("training") / "configs" / f"{name_or_path}.json"
+        if not resource.is_file():
+            raise UsageError(f"unknown config {name_or_path!r}; expected a JSON file path or one "
+                             f"of: {', '.join(available_configs())}.")
+        text, where = resource.read_text(), f"config {name_or_path!r}"
+    try:
+        config = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise UsageError(f"{where} is not valid JSON: {e}.") from None
+    check_keys(config, where)
+    return config
+
+
+def check_keys(config, where="config"):
+    if not isinstance(config, dict):
+        raise UsageError(f"{where} must be a JSON object, got {type(config).__name__}.")
+    unknown = sorted(set(config) - set(DEFAULTS) - {"resolved", "model_config"})
+    if unknown:
+        raise UsageError(f"unknown config key {unknown[0]!r} in {where}; expected one of: "
+                         f"{', '.join(DEFAULTS)}.")
+    model = config.get("model", {})
+    if not isinstance(model, dict):
+        raise UsageError(f"'model' in {where} must be an object of RealNVP arguments.")
+    unknown = sorted(set(model) - set(MODEL_KEYS))
+    if unknown:
+        raise UsageError(f"unknown config key 'model.{unknown[0]}' in {where}; expected one "
+                         f"of: {', '.join(MODEL_KEYS)}.")
+
+
+def resolve_config(config=None, overrides=None, model_overrides=None):
+    """`DEFAULTS` updated by `config` then by the non-None `overrides` (flags)."""
+    resolved = {**DEFAULTS, **(config or {})}
+    resolved["model"] = dict(resolved.get("model") or {})
+    resolved.update({k: v for k, v in (overrides or {}).items() if v is not None})
+    resolved["model"].update({k: v for k, v in (model_overrides or {}).items() if v is not None})
+    check_keys(resolved)
+    if not resolved["data"]:
+        raise UsageError("no dataset: pass --data NAME_OR_PATH or a --config that sets 'data'.")
+    return resolved

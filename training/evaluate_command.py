@@ -1,0 +1,54 @@
+"""`tfnvp evaluate`: NLL and bits/dim of a trained run on a split, printed as JSON."""
+from training import options
+from training.errors import UsageError
+from training.run_folder import RunFolder
+
+HELP = "print JSON with nll and bits_per_dim of a run's best checkpoint on a split"
+
+
+def add_arguments(parser):
+    parser.add_argument("--model", required=True, metavar="RUN_DIR",
+                        help="run folder written by 'tfnvp train --out'")
+    options.add_data_arguments(parser)
+    parser.add_argument("--split", choices=("test", "validation", "train"), default="test")
+    parser.add_argument("--eval-draws", type=options.positive_int,
+                        help="dequantisation noise draws to average (default: the run's)")
+    parser.add_argument("--checkpoint", choices=("best", "latest"), default="best")
+
+
+def run(args):
+    import json
+
+    run_folder = RunFolder(args.model)
+    config = run_folder.read_config()
+    if not run_folder.has_checkpoint(args.checkpoint) and not run_folder.has_checkpoint("latest"):
+        raise UsageError(f"missing checkpoint: {run_folder.path} has no checkpoints/"
+                         f"{args.checkpoint}/ckpt.index (did 'tfnvp train' finish an epoch?).")
+    data_name = args.data or config["data"]
+    seed = config["seed"] if args.seed is None else args.seed
+    batch_size = args.batch_size or config["batch_size"]
+
+    from tfnvp import data as tfnvp_data
+    from training.evaluation import average_nll
+
+    model = run_folder.build_model()
+    used = run_folder.restore_weights(model, args.checkpoint)
+    bundle = tfnvp_data.load(data_name, levels=args.levels or config.get("levels"),
+                             validation_fraction=config["validation_fraction"], seed=seed,
+                             image_size=config.get("image_size"))
+    if tuple(bundle.event_shape) != tuple(model.event_shape):
+        raise UsageError(f"{data_name!r} has shape {tuple(bundle.event_shape)}, but the model "
+                         f"in {run_folder.path} expects {model.event_shape}.")
+    split = getattr(bundle, args.split)
+    if split is None:
+        raise UsageError(f"{data_name!r} has no {args.split} split; use --split validation.")
+    result = average_nll(
+        model, lambda d: tfnvp_data.batches(split, batch_size, levels=bundle.levels,
+                                            training=False, seed=seed + 1000 + d),
+        draws=args.eval_draws or config["eval_draws"])
+    report = {"model": run_folder.path, "checkpoint": used, "data": data_name,
+              "split": args.split, "examples": result["examples"], "draws": result["draws"],
+              "nll": result["nll"], "nll_unit": "nats per example",
+              "bits_per_dim": result["bits_per_dim"], "nll_per_draw": result["nll_per_draw"]}
+    print(json.dumps(report, indent=2))
+    return report

@@ -1,0 +1,53 @@
+"""Command-line flags shared by the subcommands, and their mapping onto config keys."""
+import argparse
+
+__all__ = ["add_architecture_arguments", "add_data_arguments", "model_overrides"]
+
+# flag -> RealNVP keyword argument
+ARCHITECTURE_FLAGS = {
+    "scales": "num_scales",
+    "res_blocks": "num_res_blocks",
+    "filters": "num_filters",
+    "checkerboard_couplings": "checkerboard_couplings",
+    "channel_couplings": "channel_couplings",
+    "final_couplings": "final_couplings",
+    "coupling_layers": "num_couplings",
+    "hidden_units": "hidden_units",
+    "hidden_layers": "hidden_layers",
+}
+
+
+def add_data_arguments(parser, required=False):
+    parser.add_argument("--data", required=required, metavar="NAME_OR_PATH",
+                        help="dataset name (digits, moons, circles, checkerboard, 8gaussians, "
+                             "spirals, mnist, cifar10, celeb_a, downsampled_imagenet/32x32, "
+                             "downsampled_imagenet/64x64, lsun/<category>) or a .npy/.npz/.csv "
+                             "file or image folder")
+    parser.add_argument("--levels", type=int, help="discrete values per entry of integer "
+                        "arrays (default 256; digits: 17)")
+    parser.add_argument("--batch-size", type=int, help="batch size (paper: 64)")
+    parser.add_argument("--seed", type=int, help="random seed (splits, shuffling, noise)")
+
+
+def add_architecture_arguments(parser):
+    group = parser.add_argument_group("architecture (override the config's 'model')")
+    group.add_argument("--scales", type=int, help="image: number of scales")
+    group.add_argument("--res-blocks", type=int, help="image: residual blocks per s/t net")
+    group.add_argument("--filters", type=int, help="image: feature maps at the first scale")
+    group.add_argument("--checkerboard-couplings", type=int, help="image: per scale")
+    group.add_argument("--channel-couplings", type=int, help="image: per scale")
+    group.add_argument("--final-couplings", type=int, help="image: at the last scale")
+    group.add_argument("--coupling-layers", type=int, help="vectors: number of couplings")
+    group.add_argument("--hidden-units", type=int, help="vectors: MLP width")
+    group.add_argument("--hidden-layers", type=int, help="vectors: MLP depth")
+
+
+def model_overrides(args):
+    return {key: getattr(args, flag) for flag, key in ARCHITECTURE_FLAGS.items()}
+
+
+def positive_int(text):
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {text}")
+    return value

@@ -1,0 +1,131 @@
+"""A run's folder (`--out DIR`) and its checkpoints.
+
+    DIR/config.json        resolved config + the model's config + library versions
+    DIR/checkpoints/latest the last finished epoch: model, optimizer, epoch, step, early-stop state
+    DIR/checkpoints/best   the best epoch on the validation loss
+    DIR/logs/              TensorBoard (scalars, sample grids)
+    DIR/metrics.csv        one row per epoch
+    DIR/samples.png        samples (image grid) or, for 2-D data, density | data | samples
+
+Checkpoints are written atomically: into a temporary folder, then renamed over the old one, so
+an interrupted run leaves the previous checkpoint readable.
+"""
+import json
+import os
+import shutil
+
+from training.errors import UsageError
+
+__all__ = ["RunFolder", "make_checkpoint"]
+
+CHECKPOINT_KINDS = ("best", "latest")
+
+
+class RunFolder:
+    def __init__(self, path):
+        self.path = os.path.abspath(path)
+
+    def file(self, *parts):
+        return os.path.join(self.path, *parts)
+
+    @property
+    def config_path(self):
+        return self.file("config.json")
+
+    @property
+    def logs(self):
+        return self.file("logs")
+
+    @property
+    def metrics_csv(self):
+        return self.file("metrics.csv")
+
+    @property
+    def samples_png(self):
+        return self.file("samples.png")
+
+    # -------------------------------------------------------------- config
+
+    def write_config(self, config):
+        os.makedirs(self.path, exist_ok=True)
+        _atomic_write_text(self.config_path, json.dumps(config, indent=2, sort_keys=True) + "\n")
+
+    def read_config(self):
+        if not os.path.isfile(self.config_path):
+            raise UsageError(f"{self.path} is not a run folder: {self.config_path} is missing "
+                             f"(expected the --out folder of 'tfnvp train').")
+        with open(self.config_path) as f:
+            return json.load(f)
+
+    def build_model(self):
+        """The `RealNVP` described by this run's config.json (fresh weights)."""
+        import tfnvp
+        return tfnvp.RealNVP.from_config(self.read_config()["model_config"])
+
+    # -------------------------------------------------------------- checkpoints
+
+    def checkpoint_prefix(self, kind):
+        return self.file("checkpoints", kind, "ckpt")
+
+    def has_checkpoint(self, kind):
+        return _checkpoint_dir(self.file("checkpoints", kind)) is not None
+
+    def save_checkpoint(self, checkpoint, kind):
+        """`checkpoint.write` into `checkpoints/.<kind>.tmp`, then rename it to `<kind>`."""
+        final = self.file("checkpoints", kind)
+        tmp, old = f"{final}.tmp", f"{final}.old"
+        shutil.rmtree(tmp, ignore_errors=True)
+        checkpoint.write(os.path.join(tmp, "ckpt"))
+        shutil.rmtree(old, ignore_errors=True)
+        if os.path.isdir(final):
+            os.replace(final, old)
+        os.replace(tmp, final)
+        shutil.rmtree(old, ignore_errors=True)
+
+    def restore_checkpoint(self, checkpoint, kind, partial=False):
+        """Reads `checkpoints/<kind>` (or the `.old` copy left by an interrupted save) into
+        `checkpoint`; `partial=True` when `checkpoint` holds only part of what was saved."""
+        folder = _checkpoint_dir(self.file("checkpoints", kind))
+        if folder is None:
+            raise UsageError(f"no '{kind}' checkpoint in {self.path} (expected "
+                             f"{self.file('checkpoints', kind)}/ckpt.index).")
+        status = checkpoint.read(os.path.join(folder, "ckpt"))
+        if partial:
+            status.expect_partial()
+        try:
+            status.assert_existing_objects_matched()
+        except AssertionError as e:
+            raise UsageError(f"checkpoint {folder} does not match this model/config: "
+                             f"{str(e).splitlines()[0]}") from None
+        return folder
+
+    def restore_weights(self, model, kind="best"):
+        """Only the model's variables from checkpoint `kind` (falls back to latest)."""
+        if kind == "best" and not self.has_checkpoint("best"):
+            kind = "latest"
+        self.restore_checkpoint(make_checkpoint(model), kind, partial=True)
+        return kind
+
+
+def make_checkpoint(model, **others):
+    """`tf.train.Checkpoint` of every weight of `model` (plus `others`: optimizer, counters).
+
+    A Keras 3 model is not itself a checkpoint dependency (`tf.train.Checkpoint(model=model)`
+    saves none of its weights: seen with TF 2.21 / Keras 3.15), so the weights are tracked as a
+    list, in construction order, which is the same for every model built from the same config."""
+    import tensorflow as tf
+    return tf.train.Checkpoint(model_weights=list(model.weights), **others)
+
+
+def _checkpoint_dir(final):
+    for folder in (final, f"{final}.old"):
+        if os.path.isfile(os.path.join(folder, "ckpt.index")):
+            return folder
+    return None
+
+
+def _atomic_write_text(path, text):
+    tmp = f"{path}.tmp"
+    with open(tmp, "w") as f:
+        f.write(text)
+    os.replace(tmp, path)
