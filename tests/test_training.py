@@ -1,0 +1,147 @@
+"""The training application's pieces: fit and the custom loop, the reported figure, configs,
+pictures, checkpoints."""
+import json
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import tfnvp
+from training import config as run_config
+from training.errors import UsageError
+from training.evaluation import average_nll
+from training.loop import CustomTrainer
+from training.pictures import image_grid
+from training.run_folder import RunFolder, make_checkpoint
+
+
+def tiny_vector_model(dtype=None):
+    return tfnvp.RealNVP((2,), num_couplings=4, hidden_units=16, dtype=dtype)
+
+
+def tiny_image_model(**kwargs):
+    return tfnvp.RealNVP((4, 4, 1), levels=4, num_scales=2, checkerboard_couplings=1,
+                         channel_couplings=1, final_couplings=2, num_res_blocks=1, num_filters=8,
+                         **kwargs)
+
+
+def two_moons(n=256, seed=0):
+    rng = np.random.default_rng(seed)
+    angle = rng.uniform(0, np.pi, n)
+    upper = rng.integers(0, 2, n)
+    x = np.stack([np.cos(angle) + upper * 1.0, np.sin(angle) * (1 - 2 * upper) + upper * 0.5], 1)
+    return (x + 0.05 * rng.normal(size=x.shape)).astype(np.float32)
+
+
+def test_fit_lowers_the_loss():
+    model = tiny_vector_model()
+    model.compile(optimizer=keras.optimizers.Adam(3e-3))
+    data = tf.data.Dataset.from_tensor_slices(two_moons()).batch(64)
+    history = model.fit(data, epochs=8, verbose=0).history
+    assert history["loss"][-1] < history["loss"][0] - 0.3
+
+
+@pytest.mark.parametrize("make_model, data", [
+    (lambda: tiny_vector_model("float64"), two_moons(96).astype(np.float64)),
+    (tiny_image_model, (np.random.default_rng(1).integers(0, 4, (96, 4, 4, 1)) +
+                        np.random.default_rng(2).uniform(size=(96, 4, 4, 1))).astype(np.float32)),
+], ids=["vector-float64", "image-float32"])
+def test_custom_loop_and_fit_agree(make_model, data):
+    """Same initial weights, same batches (no shuffle, noise drawn once): same losses, same
+    weights after two epochs."""
+    with_fit, with_loop = make_model(), make_model()
+    with_loop.set_weights(with_fit.get_weights())
+    batches = tf.data.Dataset.from_tensor_slices(data).batch(32)
+    with_fit.compile(optimizer=keras.optimizers.Adam(1e-2))
+    history = with_fit.fit(batches, epochs=2, verbose=0, shuffle=False).history
+    loop_history = CustomTrainer(with_loop, keras.optimizers.Adam(1e-2)).fit(batches, epochs=2)
+    # Keras metrics average in float32, so the reported losses agree to float32 precision;
+    # the weights themselves agree to the model's precision.
+    np.testing.assert_allclose(loop_history["loss"], history["loss"], rtol=1e-5)
+    np.testing.assert_allclose(loop_history["nll"], history["nll"], rtol=1e-5)
+    assert loop_history["loss"][1] < loop_history["loss"][0] - 0.05  # it trained
+    tolerance = 1e-9 if data.dtype == np.float64 else 1e-4
+    for a, b in zip(with_loop.get_weights(), with_fit.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=tolerance, atol=tolerance)
+
+
+def test_custom_loop_jit_compile_gives_the_same_step():
+    plain, jitted = tiny_vector_model(), tiny_vector_model()
+    jitted.set_weights(plain.get_weights())
+    x = tf.constant(two_moons(64))
+    loss_plain, _ = CustomTrainer(plain, keras.optimizers.Adam(1e-2)).train_step(x)
+    loss_jit, _ = CustomTrainer(jitted, keras.optimizers.Adam(1e-2), jit_compile=True).train_step(x)
+    np.testing.assert_allclose(loss_jit, loss_plain, rtol=1e-5)
+
+
+def test_average_nll_matches_log_prob_and_bits_per_dim():
+    """The reported figure is the mean of -log_prob over examples and over the noise draws."""
+    model = tiny_image_model()
+    pixels = np.random.default_rng(0).integers(0, 4, (40, 4, 4, 1)).astype(np.float32)
+    noise = [np.random.default_rng(10 + d).uniform(size=pixels.shape).astype(np.float32)
+             for d in range(3)]
+    make = lambda d: tf.data.Dataset.from_tensor_slices(pixels + noise[d]).batch(16)  # noqa: E731
+    result = average_nll(model, make, draws=3)
+    expected = np.mean([-model.log_prob(pixels + n).numpy().mean() for n in noise])
+    assert result["draws"] == 3 and result["examples"] == 40
+    np.testing.assert_allclose(result["nll"], expected, rtol=1e-5)
+    np.testing.assert_allclose(result["bits_per_dim"], expected / (16 * np.log(2)), rtol=1e-5)
+
+
+def test_checkpoint_holds_every_model_weight(tmp_path):
+    """A Keras 3 model is no checkpoint dependency by itself: make_checkpoint must still save and
+    restore all weights, flow batch-norm statistics included."""
+    source, target = tiny_image_model(), tiny_image_model()
+    for weight in source.weights:
+        weight.assign(np.random.default_rng(0).normal(size=weight.shape) ** 2 + 0.5)
+    run = RunFolder(tmp_path)
+    run.save_checkpoint(make_checkpoint(source), "best")
+    assert sorted(p.name for p in (tmp_path / "checkpoints").iterdir()) == ["best"]
+    run.restore_weights(target, "best")
+    for a, b in zip(source.weights, target.weights):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+
+
+def test_missing_checkpoint_is_a_usage_error(tmp_path):
+    with pytest.raises(UsageError, match="no 'latest' checkpoint"):
+        RunFolder(tmp_path).restore_checkpoint(make_checkpoint(tiny_vector_model()), "latest")
+
+
+@pytest.mark.parametrize("name", run_config.available_configs())
+def test_every_packaged_config_loads_and_says_where_it_follows_the_paper(name):
+    config = run_config.load_config(name)
+    assert config["notes"].strip()
+    assert set(config["model"]) <= set(run_config.MODEL_KEYS)
+
+
+def test_paper_configs_follow_section_4_1():
+    cifar = run_config.load_config("cifar10")
+    assert cifar["model"] == {"num_scales": 2, "num_res_blocks": 8, "num_filters": 64}
+    for name in ("imagenet64", "celeba", "lsun_bedroom"):
+        assert run_config.load_config(name)["model"]["num_res_blocks"] == 2
+    for name in ("cifar10", "imagenet32", "imagenet64", "celeba", "lsun_tower"):
+        resolved = run_config.resolve_config(run_config.load_config(name))
+        assert resolved["batch_size"] == 64 and resolved["lr"] == 1e-3
+
+
+def test_flags_override_the_config_and_unknown_keys_are_refused(tmp_path):
+    resolved = run_config.resolve_config(run_config.load_config("moons"), {"epochs": 3},
+                                         {"hidden_units": 8, "num_couplings": None})
+    assert resolved["epochs"] == 3 and resolved["model"]["hidden_units"] == 8
+    assert resolved["model"]["num_couplings"] == 8
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps({"data": "moons", "model": {"num_layers": 3}}))
+    with pytest.raises(UsageError, match="unknown config key 'model.num_layers'"):
+        run_config.load_config(str(path))
+    with pytest.raises(UsageError, match="unknown config 'nope'"):
+        run_config.load_config("nope")
+
+
+def test_image_grid_layout_and_range():
+    images = np.stack([np.full((3, 2, 1), v, np.float32) for v in (0.0, 16.5, 20.0)])
+    grid = image_grid(images, levels=17, columns=2)
+    assert grid.shape == (2 * 4 - 1, 2 * 3 - 1, 1)
+    assert grid[0, 0, 0] == 0.0 and grid[0, 3, 0] == 1.0  # 16.5 -> level 16 -> white
+    assert grid[4, 0, 0] == 1.0  # 20 is clipped to the top level
+    assert grid[3, 0, 0] == 1.0 and grid[0, 2, 0] == 1.0  # white borders
