@@ -21,6 +21,7 @@ DEFAULTS = {
     "epochs": 10,
     "batch_size": 64,           # paper: 64
     "lr": 1e-3,                 # Adam (paper: Adam)
+    "lr_schedule": "constant",  # or "cosine": decay to 0 over `epochs` (eval-mode BN catches up)
     "clip_norm": None,          # global gradient-norm clipping (None: off)
     "seed": 0,
     "patience": 10,             # early stopping on validation loss (None or 0: off)
@@ -85,6 +86,9 @@ def resolve_config(config=None, overrides=None, model_overrides=None):
     resolved.update({k: v for k, v in (overrides or {}).items() if v is not None})
     resolved["model"].update({k: v for k, v in (model_overrides or {}).items() if v is not None})
     check_keys(resolved)
+    if resolved["lr_schedule"] not in ("constant", "cosine"):
+        raise UsageError(f"lr_schedule must be 'constant' or 'cosine', got "
+                         f"{resolved['lr_schedule']!r}.")
     if not resolved["data"]:
         raise UsageError("no dataset: pass --data NAME_OR_PATH or a --config that sets 'data'.")
     return resolved

@@ -86,7 +86,12 @@ def run(args):
                           "tfnvp": tfnvp.__version__}
     run_folder.write_config(config)
 
-    optimizer = keras.optimizers.Adam(config["lr"], global_clipnorm=config["clip_norm"])
+    learning_rate = config["lr"]
+    if config["lr_schedule"] == "cosine":
+        steps_per_epoch = -(-bundle.num_train // config["batch_size"])
+        learning_rate = keras.optimizers.schedules.CosineDecay(
+            config["lr"], decay_steps=config["epochs"] * steps_per_epoch)
+    optimizer = keras.optimizers.Adam(learning_rate, global_clipnorm=config["clip_norm"])
     model.compile(optimizer=optimizer, jit_compile=bool(config["jit_compile"]))
     checkpointer = RunCheckpoint(run_folder, patience=config["patience"])
     initial_epoch = checkpointer.restore(model) if args.resume else 0
