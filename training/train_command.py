@@ -113,6 +113,7 @@ def run(args):
     model.fit(batches(bundle.train, True, config["seed"]),
               validation_data=batches(bundle.validation, False, config["seed"]),
               epochs=config["epochs"], initial_epoch=initial_epoch, callbacks=callbacks,
+              shuffle=False,  # tfnvp.data.batches shuffles the training set itself
               verbose=0 if args.quiet else "auto")
     if not run_folder.has_checkpoint("best"):  # nothing trained (resumed a finished run)
         run_folder.restore_weights(model, "latest")
