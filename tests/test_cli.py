@@ -148,8 +148,8 @@ def test_sample_writes_npy_and_png(moons_run, capsys, tmp_path):
 def test_digits_end_to_end(tmp_path, capsys):
     out = tmp_path / "digits"
     status, printed, _ = run(capsys, "train", "--config", "digits", "--out", str(out),
-                             "--epochs", "1", "--batch-size", "128", "--eval-draws", "1", "--no-jit", "--quiet",
-                             *TINY_IMAGE)
+                             "--epochs", "1", "--batch-size", "128", "--eval-draws", "1",
+                             "--no-jit", "--quiet", *TINY_IMAGE)
     assert status == 0
     assert "bits/dim" in printed and "averaged over 1 dequantisation draw(s)" in printed
     status, printed, _ = run(capsys, "evaluate", "--model", str(out), "--eval-draws", "2")
