@@ -44,8 +44,9 @@ def save_image(path, grid, scale=None):
 
 
 def save_vector_figure(path, data, samples, log_prob_fn=None, resolution=150):
-    """Scatter plots of `data` (None: samples only) and `samples` (`[N, D]`, first two features); with `log_prob_fn`
-    (`[M, 2] -> [M]` nats, 2-D data only) the learned density `exp(log p)` as a heat-map."""
+    """Scatter plots of `data` (None: samples only) and `samples` (`[N, D]`, first two
+    features); with `log_prob_fn` (`[M, 2] -> [M]` nats, 2-D data only) the learned density
+    `exp(log p)` as a heat-map beside them."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
