@@ -300,7 +300,14 @@ class RealNVP(keras.Model):
     def metrics(self):
         return [m for m in (self.loss_tracker, self.nll_tracker, self.bits_tracker) if m is not None]
 
-    # ---------------------------------------------------------------- Keras plumbing
+    # ---------------------------------------------------------------- export and Keras plumbing
+
+    def export(self, path, version=None):
+        """SavedModel for TensorFlow Serving at `path/<version>/` (signatures: see
+        `tfnvp.export`); returns that folder. Overrides `keras.Model.export` on purpose: ours
+        writes the flow's named signatures in both directions."""
+        from tfnvp.export import export_saved_model
+        return export_saved_model(self, path, version=version)
 
     def get_config(self):
         config = {**super().get_config(), "event_shape": list(self.event_shape),

@@ -1,0 +1,59 @@
+"""`tfnvp export`: a trained run -> a SavedModel for TensorFlow Serving (`EXPORT_DIR/<version>/`).
+
+    tfnvp export --model RUN_DIR --out EXPORT_DIR [--version N] [--checkpoint best|latest]
+
+Registered in `training.cli.COMMANDS` (`HELP`, `add_arguments`, `run`); `add_export_command`
+adds it to any other argparse CLI. The signatures are described in `tfnvp.export`.
+"""
+from training.errors import UsageError
+from training.run_folder import RunFolder
+
+__all__ = ["HELP", "add_arguments", "add_export_command", "run"]
+
+HELP = "write a run's trained flow as a SavedModel for TensorFlow Serving (EXPORT_DIR/<version>/)"
+
+
+def add_arguments(parser):
+    parser.add_argument("--model", required=True, metavar="RUN_DIR",
+                        help="run folder written by 'tfnvp train --out'")
+    parser.add_argument("--out", required=True, metavar="EXPORT_DIR",
+                        help="model base folder served by TensorFlow Serving; the export goes "
+                             "to EXPORT_DIR/<version>/")
+    parser.add_argument("--version", type=int, default=None,
+                        help="version folder name, an integer >= 1 (default: one more than the "
+                             "largest version already in EXPORT_DIR, or 1)")
+    parser.add_argument("--checkpoint", choices=("best", "latest"), default="best",
+                        help="which checkpoint of the run to export (best falls back to latest)")
+
+
+def add_export_command(subparsers):
+    """Adds `export` to an argparse subparsers object; the handler is `args.run`."""
+    parser = subparsers.add_parser("export", help=HELP, description=HELP)
+    add_arguments(parser)
+    parser.set_defaults(run=run)
+    return parser
+
+
+def run(args):
+    """Rebuilds the run's model from its config.json, restores the checkpoint, exports it."""
+    import os
+
+    if args.version is not None and args.version < 1:
+        raise UsageError(f"--version must be an integer >= 1, got {args.version}.")
+    run_folder = RunFolder(args.model)
+    run_folder.read_config()
+    if not run_folder.has_checkpoint(args.checkpoint) and not run_folder.has_checkpoint("latest"):
+        raise UsageError(f"missing checkpoint: {run_folder.path} has no checkpoints/"
+                         f"{args.checkpoint}/ckpt.index.")
+    model = run_folder.build_model()
+    kind = run_folder.restore_weights(model, args.checkpoint)
+    try:
+        path = model.export(args.out, version=args.version)
+    except FileExistsError as e:
+        raise UsageError(str(e)) from None
+    signatures = "log_prob (serving_default), encode, decode, sample"
+    if model.is_image and model.num_scales > 1:
+        signatures += ", decode_scales"
+    print(f"exported the '{kind}' checkpoint of {run_folder.path} to {os.path.abspath(path)} "
+          f"(signatures: {signatures})")
+    return path
