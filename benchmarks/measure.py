@@ -63,18 +63,22 @@ def count_flops(function, *args):
     return int(tf.compat.v1.profiler.profile(graph=graph, options=options).total_float_ops)
 
 
-def time_calls(function, args, steps, warmup):
-    """Seconds for `steps` calls of `function(*args)` after `warmup` untimed calls, and the
-    seconds the first call (tracing + compilation) took."""
+def time_calls(function, args, steps, warmup, repeats=1):
+    """`(seconds, first)`: the fastest of `repeats` timed windows of `steps` calls of
+    `function(*args)` (after `warmup` untimed calls; the fastest window is the one least disturbed
+    by other processes), and the seconds the first call (tracing + compilation) took."""
     start = time.perf_counter()
     _fetch(function(*args))
     first = time.perf_counter() - start
     for _ in range(max(warmup - 1, 0)):
         _fetch(function(*args))
-    start = time.perf_counter()
-    for _ in range(steps):
-        _fetch(function(*args))
-    return time.perf_counter() - start, first
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        for _ in range(steps):
+            _fetch(function(*args))
+        best = min(best, time.perf_counter() - start)
+    return best, first
 
 
 def _fetch(result):
@@ -96,8 +100,10 @@ def sample_function(model, batch, jit):
     return tf.function(lambda: model.sample(batch), jit_compile=jit)
 
 
-def measure_model(model, data, *, jit, steps, warmup, flops=True, sample_steps=None):
-    """Measures `model` (a RealNVP or the TFP reference) on the batch `data`.
+def measure_model(model, data, *, jit, steps, warmup, flops=True, sample_steps=None,
+                  repeats=1):
+    """Measures `model` (a RealNVP or the TFP reference) on the batch `data`: each throughput is
+    the best of `repeats` windows of `steps` calls (`sample_steps` for `sample`).
 
     Returns a dict: train/log_prob/sample examples per second, first-call seconds (tracing and
     compilation), FLOPs per training step and example, achieved training GFLOP/s, peak memory.
@@ -112,7 +118,7 @@ def measure_model(model, data, *, jit, steps, warmup, flops=True, sample_steps=N
             ("train", train_function(model, jit), (data,), steps),
             ("log_prob", log_prob_function(model, jit), (data,), steps),
             ("sample", sample_function(model, batch, jit), (), sample_steps or steps)):
-        seconds, first = time_calls(function, args, n, warmup)
+        seconds, first = time_calls(function, args, n, warmup, repeats)
         result[f"{kind}_examples_per_s"] = batch * n / seconds
         result[f"{kind}_first_call_s"] = first
         if kind == "train" and flops:

@@ -9,7 +9,7 @@ import tensorflow as tf
 __all__ = ["matmul_peak_gflops"]
 
 
-def matmul_peak_gflops(dtype="float32", n=2048, repeats=5):
+def matmul_peak_gflops(dtype="float32", n=2048, repeats=10):
     """GFLOP/s of an `n x n` @ `n x n` tf.matmul in `dtype` (best of `repeats` timed runs)."""
     a = tf.random.normal((n, n), dtype=tf.float32)
     a, b = tf.cast(a, dtype), tf.cast(tf.transpose(a), dtype)
