@@ -328,8 +328,10 @@ class RealNVP(keras.Model):
     @classmethod
     def from_config(cls, config):
         config = dict(config)
-        config.pop("trainable", None)
-        return cls(**config)
+        trainable = config.pop("trainable", True)  # not a constructor argument
+        model = cls(**config)
+        model.trainable = trainable
+        return model
 
 
 def _features(data):
