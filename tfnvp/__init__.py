@@ -1,8 +1,9 @@
 """tfnvp: Real NVP normalizing flows (Dinh et al., ICLR 2017) in TensorFlow 2 / Keras 3 / TFP."""
 from tfnvp import bijectors, masks, nets
 from tfnvp.accounting import bits_per_dim, nats_to_bits_per_dim
+from tfnvp.export import export_saved_model
 from tfnvp.model import RealNVP
 
 __version__ = "0.1.0"
-__all__ = ["RealNVP", "bijectors", "bits_per_dim", "masks", "nats_to_bits_per_dim", "nets",
-           "__version__"]
+__all__ = ["RealNVP", "bijectors", "bits_per_dim", "export_saved_model", "masks",
+           "nats_to_bits_per_dim", "nets", "__version__"]
