@@ -58,7 +58,8 @@ for kind in ("image", "vector"):
         results[f"{kind}/decode/{key}"] = value.numpy()
     if "decode_scales" in loaded.signatures:
         parts = {k: v for k, v in encoded.items() if k.startswith("z_scale")}
-        results[f"{kind}/decode_scales/x"] = loaded.signatures["decode_scales"](**parts)["x"].numpy()
+        decoded = loaded.signatures["decode_scales"](**parts)
+        results[f"{kind}/decode_scales/x"] = decoded["x"].numpy()
         errors[f"{kind}/decode_scales_batch"] = error_of(lambda: loaded.decode_scales(
             encoded["z_scale0"][:1], encoded["z_scale1"]))
     zeros = tf.zeros_like(encoded["z"])
@@ -80,7 +81,8 @@ for kind in ("image", "vector"):
             lambda: loaded.signatures["decode"](z=tf.constant(bad)))
     errors[f"{kind}/sample_seed"] = error_of(
         lambda: loaded.sample(2, 1.0, tf.constant([1, 2, 3], tf.int64)))
-    errors[f"{kind}/sample_count"] = error_of(lambda: loaded.sample(-1, 1.0, tf.constant(1, tf.int64)))
+    errors[f"{kind}/sample_count"] = error_of(
+        lambda: loaded.sample(-1, 1.0, tf.constant(1, tf.int64)))
 
 np.savez(f"{work}/results.npz", **results)
 with open(f"{work}/errors.json", "w") as f:
