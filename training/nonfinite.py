@@ -1,0 +1,77 @@
+"""Recover from a non-finite loss: restore the last good weights, lower the lr, retry.
+
+After each batch the loss (and the weights) are checked; on NaN/Inf the model and optimizer
+variables are restored from the last in-memory snapshot (taken at train begin, every
+`snapshot_every` good batches and at each good epoch end), lr <- lr * lr_factor, and training
+goes on. After `max_retries` recoveries a NonFiniteLossError stops the run.
+"""
+import math
+
+import keras
+import numpy as np
+
+
+class NonFiniteLossError(RuntimeError):
+    """Training produced a non-finite loss more than max_retries times."""
+
+
+def _all_finite(arrays):
+    return all(np.all(np.isfinite(a)) for a in arrays)
+
+
+class NonFiniteGuard(keras.callbacks.Callback):
+    """Keras callback; `weights_are_good` tells a checkpoint callback it may save."""
+
+    def __init__(self, max_retries=3, lr_factor=0.5, snapshot_every=100):
+        super().__init__()
+        if not 0.0 < lr_factor < 1.0:
+            raise ValueError(f"lr_factor must be in (0, 1), got {lr_factor}")
+        self.max_retries = max_retries
+        self.lr_factor = lr_factor
+        self.snapshot_every = snapshot_every
+        self.retries = 0
+        self.last_good_weights = None
+        self._last_good_optimizer = None
+        self.weights_are_good = True
+        self._good_batches = 0
+
+    def _snapshot(self):
+        weights = self.model.get_weights()
+        if _all_finite(weights):
+            self.last_good_weights = weights
+            self._last_good_optimizer = [v.numpy() for v in self.model.optimizer.variables]
+            self.weights_are_good = True
+
+    def on_train_begin(self, logs=None):
+        self._snapshot()
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.weights_are_good:
+            self._snapshot()
+
+    def on_train_batch_end(self, batch, logs=None):
+        loss = (logs or {}).get("loss")
+        if loss is not None and math.isfinite(float(loss)) and _all_finite(self.model.get_weights()):
+            self._good_batches += 1
+            if self.snapshot_every and self._good_batches % self.snapshot_every == 0:
+                self._snapshot()
+            return
+        self.weights_are_good = False
+        self.retries += 1
+        # optimizer.variables includes the learning rate: read it before restoring them
+        lr = self.model.optimizer.learning_rate
+        new_lr = float(lr.numpy()) * self.lr_factor
+        self.model.set_weights(self.last_good_weights)
+        for v, value in zip(self.model.optimizer.variables, self._last_good_optimizer):
+            v.assign(value)
+        self.weights_are_good = True
+        if self.retries > self.max_retries:
+            self.model.stop_training = True
+            raise NonFiniteLossError(
+                f"non-finite loss ({loss}) at batch {batch} after {self.max_retries} retries "
+                f"(lr lowered by {self.lr_factor} each time); last good weights were kept")
+        lr.assign(new_lr)
+        for metric in self.model.metrics:  # running means would stay NaN for the epoch
+            metric.reset_state()
+        print(f"NonFiniteGuard: non-finite loss at batch {batch}; restored last good weights, "
+              f"learning rate -> {float(lr.numpy()):.3g} (retry {self.retries}/{self.max_retries})")
