@@ -67,3 +67,15 @@ def test_unknown_and_missing():
         data.load("nope")
     with pytest.raises(ValueError, match="does not exist"):
         data.load("/no/such.npy")
+
+
+@pytest.mark.parametrize("name,shape", [("mnist", (28, 28, 1)), ("cifar10", (32, 32, 3)),
+                                        ("celeb_a", (64, 64, 3)),
+                                        ("downsampled_imagenet/32x32", (32, 32, 3))])
+def test_tfds_mock(name, shape):
+    import tensorflow_datasets as tfds
+    with tfds.testing.mock_data(num_examples=5):
+        b = data.load(name)
+        x = next(iter(b.train)).numpy()
+    assert b.event_shape == shape and x.shape == shape and b.levels == 256
+    assert x.min() >= 0 and x.max() <= 255 and b.horizontal_flip == (name in ("cifar10", "celeb_a"))

@@ -156,17 +156,14 @@ def _load_file(path, levels, validation_fraction, seed, image_size):
 
 def _load_tfds(name, levels, validation_fraction, data_dir, image_size):
     import tensorflow_datasets as tfds
-    builder = tfds.builder(name, data_dir=data_dir)
-    splits = builder.info.splits
-    size = {"celeb_a": 64, "downsampled_imagenet/64x64": 64, "downsampled_imagenet/32x32": 32,
-            "mnist": 28, "cifar10": 32}.get(name, 64)
+    # Splits each source has (fixed by the catalogue; builder.info is empty under mock_data).
+    has_val = name == "celeb_a" or name.startswith(("downsampled_imagenet", "lsun/"))
+    has_test = name in ("mnist", "cifar10", "celeb_a")
+    size = {"mnist": 28, "cifar10": 32, "downsampled_imagenet/32x32": 32}.get(name, 64)
     size = image_size or size
     pct = int(round(100 * (1 - validation_fraction)))
-    if "validation" in splits:
-        train_split, val_split = "train", "validation"
-    else:
-        train_split, val_split = f"train[:{pct}%]", f"train[{pct}%:]"
-    test_split = "test" if "test" in splits else None
+    train_split, val_split = ("train", "validation") if has_val else (f"train[:{pct}%]", f"train[{pct}%:]")
+    test_split = "test" if has_test else None
 
     def prep(ex):
         x = tf.cast(ex["image"], tf.float32)
@@ -186,13 +183,9 @@ def _load_tfds(name, levels, validation_fraction, data_dir, image_size):
         return tfds.load(name, split=split, data_dir=data_dir).map(prep)
 
     channels = 1 if name == "mnist" else 3
-    count = lambda s: splits[s].num_examples if s else None
-    n_train = splits["train"].num_examples
-    n_val = count("validation") if "validation" in splits else n_train - int(n_train * pct / 100)
     return DataBundle(name, ds(train_split), ds(val_split), ds(test_split) if test_split else None,
                       (size, size, channels), levels or 256,
-                      name in ("cifar10", "celeb_a") or name.startswith("lsun/"),
-                      n_train - n_val if "validation" not in splits else n_train, n_val, count(test_split))
+                      name in ("cifar10", "celeb_a") or name.startswith("lsun/"), None, None, None)
 
 
 def load(source, *, levels=None, validation_fraction=0.1, seed=0, data_dir=None, image_size=None):
