@@ -216,9 +216,18 @@ class RealNVP(keras.Model):
         return forward_and_log_det(self.flow, x, training=training)
 
     def log_prob(self, x, training=False):
-        """Exact log-density of `x` `[B, *event]` (raw units) -> `[B]` nats."""
-        z, log_det = self.forward_and_log_det(self.check_input(x), training=training)
-        return self.prior.log_prob(z) + log_det
+        """Exact log-density of `x` `[B, *event]` (raw units) -> `[B]` nats.
+
+        Discrete models have support `[0, levels]`: outside it the density is 0 (`-inf`), not
+        the NaN the logit would give."""
+        x = self.check_input(x)
+        z, log_det = self.forward_and_log_det(x, training=training)
+        log_p = self.prior.log_prob(z) + log_det
+        if self.levels is None:
+            return log_p
+        event_axes = list(range(-len(self.event_shape), 0))
+        inside = tf.reduce_all((x >= 0) & (x <= self.levels), axis=event_axes)
+        return tf.where(inside, log_p, tf.constant(-np.inf, log_p.dtype))
 
     def bits_per_dim(self, x):
         """Bits per dimension of `x` `[B, *event]` -> `[B]` (for discrete data)."""
