@@ -19,7 +19,7 @@ test: $(STAMP)
 	$(PY) -m pytest
 
 demo: $(STAMP)
-	$(VENV)/bin/tfnvp train --config digits --out runs/demo
+	$(VENV)/bin/tfnvp train --config digits --out runs/demo --overwrite
 
 bench: $(STAMP)
 	$(PY) -m benchmarks.run --out bench-results

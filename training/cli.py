@@ -4,14 +4,16 @@ Subcommands live in their own modules, registered in `COMMANDS` by name. A modul
 `HELP` (one line), `add_arguments(parser)` and `run(args)`; its top level must stay light (no
 TensorFlow import) so `--help` is fast. Adding a subcommand = a module + one line here.
 Bad input (`UsageError`, `ValueError`, missing files) exits with status 2 and one line on stderr;
-set `TFNVP_DEBUG=1` for the traceback.
+set `TFNVP_DEBUG=1` for the traceback. Training that stops early (`TrainingStopped`) prints one
+line saying where its state is and exits with the error's status: 130/143 after SIGINT/SIGTERM
+(the exact state is saved; `--resume` continues it), 1 after repeated non-finite losses.
 """
 import argparse
 import importlib
 import os
 import sys
 
-from training.errors import UsageError
+from training.errors import TrainingStopped, UsageError
 
 __all__ = ["COMMANDS", "build_parser", "main"]
 
@@ -45,7 +47,8 @@ def build_parser():
 
 
 def main(argv=None):
-    """Entry point of `tfnvp`; returns the exit status (0, or 2 for bad input)."""
+    """Entry point of `tfnvp`; returns the exit status (0; 2 for bad input; `TrainingStopped`'s
+    status when training stopped early)."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     args = build_parser().parse_args(argv)
     try:
@@ -56,6 +59,11 @@ def main(argv=None):
         message = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         print(f"tfnvp {args.command}: error: {message}", file=sys.stderr)
         return 2
+    except TrainingStopped as e:
+        if os.environ.get("TFNVP_DEBUG"):
+            raise
+        print(f"tfnvp {args.command}: {e}", file=sys.stderr)
+        return e.exit_status
     return 0
 
 

@@ -26,6 +26,7 @@ DEFAULTS = {
     "seed": 0,
     "patience": 10,             # early stopping on validation loss (None or 0: off)
     "jit_compile": False,
+    "max_nonfinite_retries": 3,  # NaN/Inf loss: restore last good weights, halve lr, retry
     "eval_draws": 4,            # dequantisation draws averaged for the reported test figure
     "sample_temperature": 1.0,  # for samples.png and the TensorBoard grid
     "model": {},

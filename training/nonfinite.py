@@ -10,9 +10,32 @@ import math
 import keras
 import numpy as np
 
+from training.errors import TrainingStopped
 
-class NonFiniteLossError(RuntimeError):
-    """Training produced a non-finite loss more than max_retries times."""
+
+class NonFiniteLossError(TrainingStopped, RuntimeError):
+    """Training produced a non-finite loss more than max_retries times (CLI exit status 1)."""
+
+
+@keras.saving.register_keras_serializable("tfnvp")
+class ScaledSchedule(keras.optimizers.schedules.LearningRateSchedule):
+    """`scale * schedule(step)`: a learning-rate schedule that NonFiniteGuard can lower (a
+    schedule's value is not a variable). `scale` is a variable: checkpoint it with the run."""
+
+    def __init__(self, schedule, scale=1.0):
+        self.schedule = schedule
+        self.scale = keras.Variable(scale, dtype="float32", trainable=False, name="lr_scale")
+
+    def __call__(self, step):
+        return self.scale * self.schedule(step)
+
+    def get_config(self):
+        return {"schedule": keras.saving.serialize_keras_object(self.schedule),
+                "scale": float(self.scale.numpy())}
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(keras.saving.deserialize_keras_object(config["schedule"]), config["scale"])
 
 
 def _all_finite(arrays):
@@ -35,6 +58,16 @@ class NonFiniteGuard(keras.callbacks.Callback):
         self.weights_are_good = True
         self._good_batches = 0
 
+    def _lr_variable(self):
+        """The variable to lower: the learning rate, or a ScaledSchedule's scale."""
+        learning_rate = self.model.optimizer._learning_rate  # the variable or the schedule
+        if isinstance(learning_rate, ScaledSchedule):
+            return learning_rate.scale
+        if isinstance(learning_rate, keras.optimizers.schedules.LearningRateSchedule):
+            raise TypeError(f"NonFiniteGuard cannot lower a {type(learning_rate).__name__} "
+                            f"learning rate: wrap it in ScaledSchedule.")
+        return learning_rate
+
     def _snapshot(self):
         weights = self.model.get_weights()
         if _all_finite(weights):
@@ -43,6 +76,7 @@ class NonFiniteGuard(keras.callbacks.Callback):
             self.weights_are_good = True
 
     def on_train_begin(self, logs=None):
+        self._lr_variable()  # refuse an unlowerable schedule before training, not at the NaN
         self._snapshot()
 
     def on_epoch_end(self, epoch, logs=None):
@@ -58,8 +92,8 @@ class NonFiniteGuard(keras.callbacks.Callback):
             return
         self.weights_are_good = False
         self.retries += 1
-        # optimizer.variables includes the learning rate: read it before restoring them
-        lr = self.model.optimizer.learning_rate
+        # optimizer.variables includes a variable learning rate: read it before restoring them
+        lr = self._lr_variable()
         new_lr = float(lr.numpy()) * self.lr_factor
         self.model.set_weights(self.last_good_weights)
         for v, value in zip(self.model.optimizer.variables, self._last_good_optimizer):
@@ -74,4 +108,4 @@ class NonFiniteGuard(keras.callbacks.Callback):
         for metric in self.model.metrics:  # running means would stay NaN for the epoch
             metric.reset_state()
         print(f"NonFiniteGuard: non-finite loss at batch {batch}; restored last good weights, "
-              f"learning rate -> {float(lr.numpy()):.3g} (retry {self.retries}/{self.max_retries})")
+              f"learning rate -> {float(np.asarray(self.model.optimizer.learning_rate)):.3g} (retry {self.retries}/{self.max_retries})")

@@ -25,7 +25,7 @@ def add_data_arguments(parser, required=False):
                              "file or image folder")
     parser.add_argument("--levels", type=int, help="discrete values per entry of integer "
                         "arrays (default 256; digits: 17)")
-    parser.add_argument("--batch-size", type=int, help="batch size (paper: 64)")
+    parser.add_argument("--batch-size", type=positive_int, help="batch size (paper: 64)")
     parser.add_argument("--seed", type=int, help="random seed (splits, shuffling, noise)")
 
 
@@ -44,6 +44,13 @@ def add_architecture_arguments(parser):
 
 def model_overrides(args):
     return {key: getattr(args, flag) for flag, key in ARCHITECTURE_FLAGS.items()}
+
+
+def nonnegative_int(text):
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text}")
+    return value
 
 
 def positive_int(text):

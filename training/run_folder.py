@@ -12,8 +12,8 @@ an interrupted run leaves the previous checkpoint readable.
 """
 import json
 import os
-import shutil
 
+from training.atomic import atomic_checkpoint_save, atomic_write
 from training.errors import UsageError
 
 __all__ = ["RunFolder", "make_checkpoint"]
@@ -70,17 +70,13 @@ class RunFolder:
     def has_checkpoint(self, kind):
         return _checkpoint_dir(self.file("checkpoints", kind)) is not None
 
+    def has_checkpoints(self):
+        """True when the folder already holds a trained run (any checkpoint)."""
+        return any(self.has_checkpoint(kind) for kind in CHECKPOINT_KINDS)
+
     def save_checkpoint(self, checkpoint, kind):
-        """`checkpoint.write` into `checkpoints/.<kind>.tmp`, then rename it to `<kind>`."""
-        final = self.file("checkpoints", kind)
-        tmp, old = f"{final}.tmp", f"{final}.old"
-        shutil.rmtree(tmp, ignore_errors=True)
-        checkpoint.write(os.path.join(tmp, "ckpt"))
-        shutil.rmtree(old, ignore_errors=True)
-        if os.path.isdir(final):
-            os.replace(final, old)
-        os.replace(tmp, final)
-        shutil.rmtree(old, ignore_errors=True)
+        """`checkpoint.write` into a temporary folder, then renamed to `checkpoints/<kind>`."""
+        atomic_checkpoint_save(checkpoint, self.file("checkpoints"), kind)
 
     def restore_checkpoint(self, checkpoint, kind, partial=False):
         """Reads `checkpoints/<kind>` (or the `.old` copy left by an interrupted save) into
@@ -89,7 +85,13 @@ class RunFolder:
         if folder is None:
             raise UsageError(f"no '{kind}' checkpoint in {self.path} (expected "
                              f"{self.file('checkpoints', kind)}/ckpt.index).")
-        status = checkpoint.read(os.path.join(folder, "ckpt"))
+        import tensorflow as tf
+        try:
+            status = checkpoint.read(os.path.join(folder, "ckpt"))
+        except (tf.errors.OpError, ValueError) as e:  # garbage or truncated files
+            reason = (getattr(e, "message", None) or str(e)).strip().splitlines()[0]
+            raise UsageError(f"checkpoint {folder} is unreadable (corrupt or truncated: "
+                             f"{reason}); expected files written by 'tfnvp train'.") from None
         if partial:
             status.expect_partial()
         try:
@@ -125,7 +127,5 @@ def _checkpoint_dir(final):
 
 
 def _atomic_write_text(path, text):
-    tmp = f"{path}.tmp"
-    with open(tmp, "w") as f:
+    with atomic_write(path) as f:
         f.write(text)
-    os.replace(tmp, path)

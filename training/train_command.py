@@ -24,17 +24,29 @@ def add_arguments(parser):
                         default=None, help="XLA-compile the train/test steps")
     parser.add_argument("--eval-draws", type=options.positive_int,
                         help="dequantisation draws for the final test figure")
-    parser.add_argument("--resume", action="store_true",
-                        help="continue the run in --out from its latest checkpoint")
+    parser.add_argument("--max-nonfinite-retries", type=options.nonnegative_int,
+                        help="on a NaN/Inf loss restore the last good weights, halve the lr and "
+                             "go on, at most this many times (default 3); then stop (exit 1)")
+    existing = parser.add_mutually_exclusive_group()
+    existing.add_argument("--resume", action="store_true",
+                          help="continue the run in --out exactly where it stopped (its latest "
+                               "checkpoint, mid-epoch after an interrupt)")
+    existing.add_argument("--overwrite", action="store_true",
+                          help="replace the run already in --out (deletes its checkpoints)")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
     options.add_architecture_arguments(parser)
+
+
+# Test hook: callbacks appended to the run's (the interrupt test sends its signal from one).
+EXTRA_CALLBACKS = []
 
 
 def config_from_args(args, run):
     flags = {"data": args.data, "levels": args.levels, "batch_size": args.batch_size,
              "seed": args.seed, "epochs": args.epochs, "lr": args.lr,
              "clip_norm": args.clip_norm, "patience": args.patience,
-             "jit_compile": args.jit_compile, "eval_draws": args.eval_draws}
+             "jit_compile": args.jit_compile, "eval_draws": args.eval_draws,
+             "max_nonfinite_retries": args.max_nonfinite_retries}
     if args.resume:
         saved = run.read_config()
         if not run.has_checkpoint("latest"):
@@ -46,8 +58,24 @@ def config_from_args(args, run):
         config = resolve_config(base, flags)
         config["model_config"] = saved["model_config"]
         return config
+    if run.has_checkpoints() and not args.overwrite:
+        raise UsageError(f"{run.path} already holds a run with checkpoints; expected --resume "
+                         f"to continue it, --overwrite to replace it, or a new --out folder.")
     base = load_config(args.config) if args.config else {}
     return resolve_config(base, flags, options.model_overrides(args))
+
+
+def steps_per_epoch(bundle, batch_size):
+    """Full training batches per epoch (the last partial batch is dropped)."""
+    num = bundle.num_train
+    if num is None:  # a TFDS split: its cardinality, or count it once
+        num = int(bundle.train.cardinality())
+        if num < 0:
+            num = int(bundle.train.reduce(0, lambda count, _: count + 1))
+    if num < batch_size:
+        raise UsageError(f"batch size {batch_size} is larger than the {num} training examples "
+                         f"of {bundle.name!r}; expected --batch-size <= {num}.")
+    return num // batch_size
 
 
 def run(args):
@@ -58,19 +86,20 @@ def run(args):
     import shutil
 
     import keras
-    import numpy as np
-    import tensorflow as tf
-    import tensorflow_probability as tfp
 
     import tfnvp
     from tfnvp import data as tfnvp_data
+    from training.atomic import record_versions
     from training.callbacks import RunCheckpoint, SampleGrid
     from training.evaluation import average_nll
+    from training.interrupt import StopOnSignal, TrainingInterrupted, graceful_interrupt
+    from training.nonfinite import NonFiniteGuard, NonFiniteLossError, ScaledSchedule
 
     keras.utils.set_random_seed(config["seed"])
     bundle = tfnvp_data.load(config["data"], levels=config["levels"],
                              validation_fraction=config["validation_fraction"],
                              seed=config["seed"], image_size=config["image_size"])
+    steps = steps_per_epoch(bundle, config["batch_size"])
     if args.resume:
         model = tfnvp.RealNVP.from_config(config["model_config"])
         if tuple(model.event_shape) != tuple(bundle.event_shape):
@@ -79,44 +108,76 @@ def run(args):
     else:
         model = tfnvp.RealNVP(bundle.event_shape, bundle.levels, **config["model"])
         config["model_config"] = _json_safe(model.get_config())
-        for stale in ("checkpoints", "logs"):  # a fresh run replaces an old one in the folder
+        for stale in ("checkpoints", "logs"):  # --overwrite (or leftovers without checkpoints)
             shutil.rmtree(run_folder.file(stale), ignore_errors=True)
-    config["versions"] = {"tensorflow": tf.__version__, "tensorflow_probability":
-                          tfp.__version__, "keras": keras.__version__,
-                          "tfnvp": tfnvp.__version__}
+    config["versions"] = record_versions()
     run_folder.write_config(config)
 
-    learning_rate = config["lr"]
-    if config["lr_schedule"] == "cosine":
-        steps_per_epoch = -(-bundle.num_train // config["batch_size"])
-        learning_rate = keras.optimizers.schedules.CosineDecay(
-            config["lr"], decay_steps=config["epochs"] * steps_per_epoch)
+    learning_rate, extra = config["lr"], {}
+    if config["lr_schedule"] == "cosine":  # scaled, so NonFiniteGuard can lower it
+        learning_rate = ScaledSchedule(keras.optimizers.schedules.CosineDecay(
+            config["lr"], decay_steps=config["epochs"] * steps))
+        extra["lr_scale"] = learning_rate.scale
     optimizer = keras.optimizers.Adam(learning_rate, global_clipnorm=config["clip_norm"])
     model.compile(optimizer=optimizer, jit_compile=bool(config["jit_compile"]))
-    checkpointer = RunCheckpoint(run_folder, patience=config["patience"])
-    initial_epoch = checkpointer.restore(model) if args.resume else 0
+    guard = NonFiniteGuard(max_retries=config["max_nonfinite_retries"])
+    checkpointer = RunCheckpoint(run_folder, patience=config["patience"], guard=guard,
+                                 extra=extra)
+    first_epoch = checkpointer.restore(model) if args.resume else 0
+    done = checkpointer.batches_done
     if args.resume:
-        print(f"resuming {run_folder.path} at epoch {initial_epoch}, step "
-              f"{int(checkpointer.step.numpy())}")
+        print(f"resuming {run_folder.path} at epoch {first_epoch}, step "
+              f"{int(checkpointer.step.numpy())}"
+              + (f" (batch {done} of {steps} of that epoch)" if done else ""))
 
-    def batches(split, training, seed):
+    def batches(split, training, seed, **stream):
         return tfnvp_data.batches(split, config["batch_size"], levels=bundle.levels,
                                   training=training, horizontal_flip=bundle.horizontal_flip,
-                                  seed=seed)
+                                  seed=seed, **stream)
 
-    callbacks = [checkpointer,
-                 keras.callbacks.CSVLogger(run_folder.metrics_csv, append=args.resume),
-                 keras.callbacks.TensorBoard(run_folder.logs, write_graph=False)]
-    if model.is_image:
-        callbacks.append(SampleGrid(os.path.join(run_folder.logs, "samples"),
-                                    temperature=config["sample_temperature"], seed=config["seed"]))
-    model.fit(batches(bundle.train, True, config["seed"]),
-              validation_data=batches(bundle.validation, False, config["seed"]),
-              epochs=config["epochs"], initial_epoch=initial_epoch, callbacks=callbacks,
-              shuffle=False,  # tfnvp.data.batches shuffles the training set itself
-              verbose=0 if args.quiet else "auto")
-    if not run_folder.has_checkpoint("best"):  # nothing trained (resumed a finished run)
-        run_folder.restore_weights(model, "latest")
+    csv_logger = keras.callbacks.CSVLogger(run_folder.metrics_csv, append=args.resume)
+    tensorboard = keras.callbacks.TensorBoard(run_folder.logs, write_graph=False)
+    validation = batches(bundle.validation, False, config["seed"])
+    epochs = config["epochs"]
+    with graceful_interrupt() as interrupted:
+        # order matters: the guard repairs a bad batch before anyone saves or stops
+        callbacks = [guard, checkpointer, StopOnSignal(interrupted, raise_interrupt=True),
+                     csv_logger, tensorboard, *EXTRA_CALLBACKS]
+        if model.is_image:
+            callbacks.append(SampleGrid(os.path.join(run_folder.logs, "samples"),
+                                        temperature=config["sample_temperature"],
+                                        seed=config["seed"]))
+
+        def fit(first, last, skip=0):
+            stream = batches(bundle.train, True, config["seed"], epochs=(first, last), skip=skip)
+            model.fit(stream, validation_data=validation, initial_epoch=first, epochs=last,
+                      steps_per_epoch=steps - skip, callbacks=callbacks, shuffle=False,
+                      verbose=0 if args.quiet else "auto")
+
+        try:
+            if done and first_epoch < epochs:  # the rest of the interrupted epoch first
+                fit(first_epoch, first_epoch + 1, skip=done)
+                first_epoch += 1
+            if first_epoch < epochs and not checkpointer.stopped_early:
+                fit(first_epoch, epochs)
+            if interrupted:  # arrived during the last validation: the epoch is saved
+                raise TrainingInterrupted(interrupted.signum)
+        except TrainingInterrupted as stop:
+            _close(csv_logger, tensorboard)
+            saved = checkpointer.save("latest")
+            where = (f"saved the exact state to {run_folder.file('checkpoints', 'latest')}"
+                     if saved else "weights were not finite: kept the last good checkpoint")
+            raise TrainingInterrupted(stop.signum, (
+                f"{stop} at epoch {int(checkpointer.epoch.numpy()) + 1}/{epochs}, batch "
+                f"{checkpointer.batches_done}/{steps}; {where}; continue with: "
+                f"tfnvp train --out {args.out} --resume")) from None
+        except NonFiniteLossError as error:
+            _close(csv_logger, tensorboard)
+            kept = (f"the last good checkpoint {run_folder.file('checkpoints', 'latest')} is "
+                    f"intact" if run_folder.has_checkpoint("latest") else "no checkpoint written")
+            raise NonFiniteLossError(f"{error}; {kept}; try a lower --lr or a --clip-norm.") \
+                from None
+    run_folder.restore_weights(model, "best")  # falls back to latest
 
     split_name, split = ("test", bundle.test) if bundle.test is not None else (
         "validation", bundle.validation)
@@ -140,6 +201,12 @@ def run(args):
     print(f"next: tfnvp evaluate --model {args.out}   |   "
           f"tfnvp sample --model {args.out} --num 64 --out samples.png")
     return {"split": split_name, **result}
+
+
+def _close(*callbacks):
+    """Close the files of callbacks whose `fit` was cut short by an exception."""
+    for callback in callbacks:
+        callback.on_train_end()
 
 
 def write_samples_png(model, bundle, path, config, num=64):
