@@ -1,70 +1,18 @@
 """The `tfnvp` command end to end on tiny data: train, resume, evaluate, sample, bad input."""
-import collections
-import importlib
+import hashlib
 import json
-import sys
+import shutil
 
 import numpy as np
 import pytest
 import tensorflow as tf
 
-import tfnvp
+from tfnvp import data
 from training.cli import main
 
 TINY_IMAGE = ["--scales", "2", "--checkerboard-couplings", "1", "--channel-couplings", "1",
               "--final-couplings", "2", "--res-blocks", "1", "--filters", "8"]
 TINY_VECTOR = ["--coupling-layers", "4", "--hidden-units", "16"]
-
-
-@pytest.fixture(scope="module", autouse=True)
-def data_module():
-    """`tfnvp.data`, or a small stand-in with the same interface while it is not there."""
-    try:
-        yield importlib.import_module("tfnvp.data")
-        return
-    except ModuleNotFoundError:
-        pass
-    standin = _standin()
-    sys.modules["tfnvp.data"], tfnvp.data = standin, standin
-    yield standin
-    del sys.modules["tfnvp.data"], tfnvp.data
-
-
-def _standin():
-    from types import SimpleNamespace
-
-    bundle_type = collections.namedtuple("DataBundle", "name train validation test event_shape "
-                                         "levels horizontal_flip num_train num_validation num_test")
-
-    def load(source, *, levels=None, validation_fraction=0.1, seed=0, data_dir=None,
-             image_size=None):
-        if source == "digits":
-            from sklearn.datasets import load_digits
-            x, levels = load_digits().images.astype("float32")[..., None], 17
-        elif source == "moons":
-            from sklearn.datasets import make_moons
-            x = make_moons(1000, noise=0.05, random_state=seed)[0].astype("float32")
-        else:
-            raise ValueError(f"unknown dataset {source!r}; expected digits or moons")
-        x = x[np.random.default_rng(seed).permutation(len(x))]
-        n_test = len(x) // 5
-        n_val = int((len(x) - n_test) * validation_fraction)
-        parts = x[:n_test], x[n_test:n_test + n_val], x[n_test + n_val:]
-        test, val, train = (tf.data.Dataset.from_tensor_slices(p) for p in parts)
-        return bundle_type(source, train, val, test, x.shape[1:], levels, False,
-                           len(parts[2]), len(parts[1]), len(parts[0]))
-
-    def batches(dataset, batch_size, *, levels, training, horizontal_flip=False, seed=None,
-                drop_remainder=False):
-        if training:
-            dataset = dataset.shuffle(10000, seed=seed)
-        dataset = dataset.batch(batch_size, drop_remainder=drop_remainder)
-        if levels:
-            dataset = dataset.map(lambda x: x + tf.random.stateless_uniform(
-                tf.shape(x), seed=[seed or 0, 1]))
-        return dataset
-
-    return SimpleNamespace(load=load, batches=batches, KNOWN_DATASETS=("digits", "moons"))
 
 
 def run(capsys, *argv):
@@ -93,7 +41,9 @@ def test_train_writes_the_run_folder(moons_run):
     config = json.loads((moons_run / "config.json").read_text())
     assert config["data"] == "moons" and config["model"]["num_couplings"] == 4
     assert config["model_config"]["hidden_units"] == 16
-    assert set(config["versions"]) == {"tensorflow", "tensorflow_probability", "keras", "tfnvp"}
+    assert set(config["versions"]) == {"python", "tensorflow", "tensorflow_probability", "keras",
+                                       "tfnvp"}
+    assert config["max_nonfinite_retries"] == 3
     for kind in ("best", "latest"):
         assert (moons_run / "checkpoints" / kind / "ckpt.index").is_file()
     rows = (moons_run / "metrics.csv").read_text().strip().splitlines()
@@ -105,7 +55,7 @@ def test_train_writes_the_run_folder(moons_run):
 
 
 @pytest.mark.slow
-def test_evaluate_reports_the_log_prob_of_the_best_checkpoint(moons_run, capsys, data_module):
+def test_evaluate_reports_the_log_prob_of_the_best_checkpoint(moons_run, capsys):
     status, out, _ = run(capsys, "evaluate", "--model", str(moons_run))
     assert status == 0
     report = json.loads(out)
@@ -114,7 +64,7 @@ def test_evaluate_reports_the_log_prob_of_the_best_checkpoint(moons_run, capsys,
     folder = RunFolder(moons_run)
     model = folder.build_model()
     folder.restore_weights(model, "best")
-    test = np.stack(list(data_module.load("moons", seed=0).test.as_numpy_iterator()))
+    test = np.stack(list(data.load("moons", seed=0).test.as_numpy_iterator()))
     assert report["examples"] == len(test)
     np.testing.assert_allclose(report["nll"], -model.log_prob(test).numpy().mean(), rtol=1e-5)
 
@@ -164,18 +114,97 @@ def test_digits_end_to_end(tmp_path, capsys):
     assert (out / "samples.png").is_file()
 
 
-@pytest.mark.parametrize("argv, message", [
-    (["train", "--data", "no_such_dataset", "--out", "{tmp}/x"], "no_such_dataset"),
-    (["train", "--config", "no_such_config", "--out", "{tmp}/x"], "unknown config"),
-    (["train", "--config", "{tmp}/bad.json", "--out", "{tmp}/x"], "unknown config key 'bogus'"),
-    (["train", "--out", "{tmp}/empty", "--resume"], "not a run folder"),
-    (["evaluate", "--model", "{tmp}/run"], "missing checkpoint"),
-    (["sample", "--model", "{tmp}/run", "--out", "{tmp}/s.png"], "missing checkpoint"),
+def _write_bad_inputs(tmp):
+    rng = np.random.default_rng(0)
+    (tmp / "bad.json").write_text(json.dumps({"data": "moons", "bogus": 1}))
+    (tmp / "run").mkdir()
+    (tmp / "run" / "config.json").write_text(json.dumps({"data": "moons"}))
+    with_nan = rng.normal(size=(50, 2))
+    with_nan[7, 1] = np.nan
+    np.save(tmp / "nan.npy", with_nan)
+    np.save(tmp / "inf_images.npy", np.where(np.arange(50 * 16).reshape(50, 4, 4) == 9, np.inf,
+                                             1.0))
+    np.save(tmp / "too_high.npy", rng.integers(0, 300, (50, 4, 4)))
+    np.save(tmp / "negative.npy", rng.integers(-2, 4, (50, 4, 4)))
+    np.save(tmp / "unit_floats.npy", rng.uniform(0, 1, (50, 4, 4)))
+    np.save(tmp / "empty.npy", np.zeros((0, 2)))
+    np.save(tmp / "rank1.npy", np.zeros(50))
+
+
+TRAIN = ["train", "--out", "{tmp}/new", "--epochs", "1", "--quiet"]
+
+
+@pytest.mark.parametrize("argv, expected", [
+    (["train", "--data", "no_such_dataset", "--out", "{tmp}/new"],
+     ["unknown dataset 'no_such_dataset'", "digits", "moons", "mnist"]),
+    (["train", "--config", "no_such_config", "--out", "{tmp}/new"], ["unknown config"]),
+    (["train", "--config", "{tmp}/bad.json", "--out", "{tmp}/new"],
+     ["unknown config key 'bogus'", "expected one of"]),
+    (["train", "--out", "{tmp}/empty", "--resume"], ["not a run folder"]),
+    (["evaluate", "--model", "{tmp}/run"], ["missing checkpoint"]),
+    (["sample", "--model", "{tmp}/run", "--out", "{tmp}/s.png"], ["missing checkpoint"]),
+    ([*TRAIN, "--data", "{tmp}/nan.npy"], ["NaN or Inf", "nan at index (7, 1)", "finite"]),
+    ([*TRAIN, "--data", "{tmp}/inf_images.npy"], ["NaN or Inf", "inf at index (0, 2, 1, 0)"]),
+    ([*TRAIN, "--data", "{tmp}/too_high.npy"], ["outside [0, 256)", "--levels"]),
+    ([*TRAIN, "--data", "{tmp}/negative.npy", "--levels", "4"], ["[-2.0, 3.0] outside [0, 4)"]),
+    ([*TRAIN, "--data", "{tmp}/unit_floats.npy"],
+     ["floats in [0, 1]", "integers 0..255", "rescale by 255", "--levels"]),
+    ([*TRAIN, "--data", "{tmp}/empty.npy"], ["empty dataset", "(0, 2)"]),
+    ([*TRAIN, "--data", "{tmp}/rank1.npy"], ["expected vectors of rank 2", "(50,)"]),
+    ([*TRAIN, "--data", "moons", "--batch-size", "20000"],
+     ["batch size 20000 is larger than the 10000 training examples"]),
 ])
-def test_bad_input_exits_non_zero_with_one_line(argv, message, tmp_path, capsys):
-    (tmp_path / "bad.json").write_text(json.dumps({"data": "moons", "bogus": 1}))
-    (tmp_path / "run").mkdir()
-    (tmp_path / "run" / "config.json").write_text(json.dumps({"data": "moons"}))
+def test_bad_input_exits_non_zero_with_one_line(argv, expected, tmp_path, capsys):
+    _write_bad_inputs(tmp_path)
     status, _, err = run(capsys, *[a.format(tmp=tmp_path) for a in argv])
     assert status == 2
-    assert len(err.strip().splitlines()) == 1 and message in err and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    for text in expected:
+        assert text in err
+    assert not (tmp_path / "new").exists()  # refused before writing anything
+
+
+def _fingerprint(folder):
+    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+@pytest.mark.slow
+def test_train_refuses_to_replace_a_run_without_resume_or_overwrite(moons_run, capsys):
+    before = _fingerprint(moons_run)
+    status, _, err = run(capsys, "train", "--data", "moons", "--out", str(moons_run),
+                         "--epochs", "1", "--quiet", *TINY_VECTOR)
+    assert status == 2 and len(err.strip().splitlines()) == 1
+    assert "already holds a run" in err and "--resume" in err and "--overwrite" in err
+    assert _fingerprint(moons_run) == before
+    with pytest.raises(SystemExit) as exit_:  # argparse: the two flags exclude each other
+        main(["train", "--out", str(moons_run), "--resume", "--overwrite"])
+    assert exit_.value.code == 2 and "not allowed with" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_evaluate_refuses_data_of_another_shape(moons_run, tmp_path, capsys):
+    np.save(tmp_path / "three.npy", np.random.default_rng(0).normal(size=(60, 3)))
+    before = _fingerprint(moons_run)
+    status, out, err = run(capsys, "evaluate", "--model", str(moons_run),
+                           "--data", str(tmp_path / "three.npy"))
+    assert status == 2 and out == "" and len(err.strip().splitlines()) == 1
+    assert "has shape (3,)" in err and "expects (2,)" in err and "Traceback" not in err
+    assert _fingerprint(moons_run) == before
+
+
+@pytest.mark.slow
+def test_corrupt_checkpoint_is_one_line_and_left_alone(moons_run, tmp_path, capsys):
+    broken = tmp_path / "broken"
+    shutil.copytree(moons_run, broken)
+    for file in (broken / "checkpoints").rglob("ckpt.*"):
+        file.write_bytes(b"\x00garbage\xff" * 10)
+    before = _fingerprint(broken)
+    for argv in (["evaluate", "--model", str(broken)],
+                 ["sample", "--model", str(broken), "--out", str(tmp_path / "s.npy")],
+                 ["train", "--out", str(broken), "--resume", "--quiet"]):
+        status, _, err = run(capsys, *argv)
+        assert status == 2 and len(err.strip().splitlines()) == 1 and "Traceback" not in err
+        assert "is unreadable (corrupt or truncated" in err and str(broken) in err
+    assert _fingerprint(broken) == before
+    assert not (tmp_path / "s.npy").exists()

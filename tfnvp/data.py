@@ -76,9 +76,16 @@ def _toy(name, n, rng):
 def _check_vectors(x, source):
     if x.ndim != 2:
         raise ValueError(f"{source}: expected vectors of rank 2 [N, D] or integer images, got shape {x.shape}")
-    if not np.all(np.isfinite(x)):
-        raise ValueError(f"{source}: data contains NaN or Inf")
+    _check_finite(x, source)
     return x
+
+
+def _check_finite(x, source):
+    bad = ~np.isfinite(x)
+    if bad.any():
+        first = tuple(int(i) for i in np.argwhere(bad)[0])
+        raise ValueError(f"{source}: data contains NaN or Inf ({int(bad.sum())} entries, first "
+                         f"{x[first]} at index {first}); expected finite numbers")
 
 
 def _check_images(x, levels, source):
@@ -86,8 +93,11 @@ def _check_images(x, levels, source):
         x = x[..., None]
     if x.ndim != 4:
         raise ValueError(f"{source}: expected images [N, H, W] or [N, H, W, C], got shape {x.shape}")
-    if not np.all(np.isfinite(x)):
-        raise ValueError(f"{source}: data contains NaN or Inf")
+    _check_finite(x, source)
+    if np.any(x != np.round(x)) and x.min() >= 0 and x.max() <= 1:
+        raise ValueError(f"{source}: image values are floats in [0, 1] (max {x.max():.4g}); "
+                         f"expected integers 0..{levels - 1}: rescale by 255 (np.round(x * 255)) "
+                         f"or give integers with the right --levels")
     if np.any(x != np.round(x)):
         raise ValueError(f"{source}: image values must be integers, got non-integer values")
     lo, hi = x.min(), x.max()
@@ -242,8 +252,13 @@ def batches(dataset, batch_size, *, levels, training, horizontal_flip=False, see
     def one_epoch(epoch):
         ds = dataset
         if training:  # the order depends on (seed, epoch) only, not on how often we iterated
+            # A tensor op seed under global seed 0 (tf.random.set_seed(0)) trips a Python `==`
+            # on the tensor in TF's seed logic: the seed is ours, so drop the graph's here.
+            graph = tf.compat.v1.get_default_graph()
+            global_seed, graph.seed = graph.seed, None
             ds = ds.shuffle(10_000, seed=tf.constant(seed, tf.int64) * 1_000_003 + epoch,
                             reshuffle_each_iteration=False)
+            graph.seed = global_seed
         ds = ds.batch(batch_size, drop_remainder=drop_remainder).enumerate()
         return ds.map(lambda b, x: augment(x, batch_key(epoch, b)))
 

@@ -54,6 +54,10 @@ def config_from_args(args, run):
         if any(v is not None for v in options.model_overrides(args).values()):
             raise UsageError("the architecture of a resumed run is fixed: drop the "
                              "architecture flags or train into a new --out folder.")
+        for key in ("data", "levels", "batch_size", "seed"):  # they define the data stream
+            if flags[key] is not None and flags[key] != saved.get(key):
+                raise UsageError(f"a resumed run keeps its {key} ({saved.get(key)!r}), got "
+                                 f"{flags[key]!r}; drop the flag or train into a new --out.")
         base = {k: v for k, v in saved.items() if k not in ("versions", "model_config")}
         config = resolve_config(base, flags)
         config["model_config"] = saved["model_config"]
@@ -110,8 +114,6 @@ def run(args):
         config["model_config"] = _json_safe(model.get_config())
         for stale in ("checkpoints", "logs"):  # --overwrite (or leftovers without checkpoints)
             shutil.rmtree(run_folder.file(stale), ignore_errors=True)
-    config["versions"] = record_versions()
-    run_folder.write_config(config)
 
     learning_rate, extra = config["lr"], {}
     if config["lr_schedule"] == "cosine":  # scaled, so NonFiniteGuard can lower it
@@ -125,6 +127,8 @@ def run(args):
                                  extra=extra)
     first_epoch = checkpointer.restore(model) if args.resume else 0
     done = checkpointer.batches_done
+    config["versions"] = record_versions()  # after the restore: a bad checkpoint changes nothing
+    run_folder.write_config(config)
     if args.resume:
         print(f"resuming {run_folder.path} at epoch {first_epoch}, step "
               f"{int(checkpointer.step.numpy())}"
