@@ -64,3 +64,29 @@ def test_sigterm_stops_fit_after_batch_and_restores_handler():
     assert flag.signum == signal.SIGTERM
     assert seen == [0, 1, 2]
     assert signal.getsignal(signal.SIGTERM) is before
+
+
+@pytest.mark.parametrize("signal_batch, batches_seen, epochs_ended", [(1, [0, 1], []),
+                                                                      (4, [0, 1, 2, 3, 4], [0])])
+def test_raise_interrupt_stops_after_the_batch_or_after_the_epochs_last_batch(
+        signal_batch, batches_seen, epochs_ended):
+    from training.interrupt import TrainingInterrupted
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    model.compile(optimizer="sgd", loss="mse")
+    seen, ended = [], []
+
+    class Kill(keras.callbacks.Callback):
+        def on_train_batch_begin(self, batch, logs=None):
+            seen.append(batch)
+            if batch == signal_batch:
+                os.kill(os.getpid(), signal.SIGTERM)
+
+        def on_epoch_end(self, epoch, logs=None):
+            ended.append(epoch)
+
+    x = np.zeros((20, 2), "float32")
+    with graceful_interrupt() as flag, pytest.raises(TrainingInterrupted) as stop:
+        model.fit(x, x[:, :1], batch_size=4, epochs=3, verbose=0,
+                  callbacks=[Kill(), StopOnSignal(flag, raise_interrupt=True)])
+    assert stop.value.exit_status == 128 + signal.SIGTERM and "SIGTERM" in str(stop.value)
+    assert seen == batches_seen and ended == epochs_ended  # no empty epoch left to resume

@@ -1,6 +1,7 @@
 import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 
 from training.nonfinite import NonFiniteGuard, NonFiniteLossError
 
@@ -46,3 +47,85 @@ def test_lr_lowered_on_each_retry():
     assert guard.retries == 3
     assert float(model.optimizer.learning_rate.numpy()) == pytest.approx(0.1 * 0.5**3)
     assert all(np.all(np.isfinite(w)) for w in model.get_weights())
+
+
+def test_scaled_schedule_is_lowered_and_a_plain_schedule_refused_before_training():
+    from training.nonfinite import ScaledSchedule
+    x, y = np.ones((8, 2), "float32"), np.ones((8, 1), "float32")
+    x[4:6] = np.nan  # the third batch of 2 is bad
+    model = _model()
+    schedule = ScaledSchedule(keras.optimizers.schedules.CosineDecay(0.1, decay_steps=100))
+    model.compile(optimizer=keras.optimizers.SGD(schedule), loss="mse")
+    guard = NonFiniteGuard(max_retries=3, lr_factor=0.5)
+    model.fit(x, y, batch_size=2, epochs=1, shuffle=False, verbose=0, callbacks=[guard])
+    assert guard.retries == 1 and float(schedule.scale.numpy()) == 0.5
+    assert all(np.all(np.isfinite(w)) for w in model.get_weights())
+
+    model.compile(optimizer=keras.optimizers.SGD(
+        keras.optimizers.schedules.CosineDecay(0.1, decay_steps=100)), loss="mse")
+    before = [w.copy() for w in model.get_weights()]
+    with pytest.raises(TypeError, match="wrap it in ScaledSchedule"):
+        model.fit(x, y, batch_size=2, epochs=1, verbose=0, callbacks=[NonFiniteGuard()])
+    assert all(np.array_equal(a, b) for a, b in zip(model.get_weights(), before))
+
+
+def test_run_checkpoint_never_writes_non_finite_weights(tmp_path):
+    from training.callbacks import RunCheckpoint
+    from training.run_folder import RunFolder
+
+    class PoisonAtEpochEnd(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            if epoch == 1:
+                self.model.layers[0].kernel.assign(np.full((2, 1), np.nan, "float32"))
+
+    run = RunFolder(tmp_path)
+    model = _model()
+    x = np.ones((8, 2), "float32")
+    model.fit(x, x[:, :1], batch_size=4, epochs=2, verbose=0,
+              callbacks=[PoisonAtEpochEnd(), RunCheckpoint(run, patience=0)])
+    reader = tf.train.load_checkpoint(str(tmp_path / "checkpoints" / "latest" / "ckpt"))
+    assert int(reader.get_tensor("epoch/.ATTRIBUTES/VARIABLE_VALUE")) == 1  # epoch 2 not saved
+    assert all(np.all(np.isfinite(reader.get_tensor(name)))
+               for name in reader.get_variable_to_shape_map() if name.startswith("model_"))
+
+
+@pytest.mark.slow
+def test_train_gives_up_on_non_finite_losses_with_one_line_and_the_checkpoint_intact(
+        tmp_path, capsys, monkeypatch):
+    import hashlib
+
+    from training import train_command
+    from training.cli import main
+
+    def fingerprint():
+        return {p.name: hashlib.sha256(p.read_bytes()).hexdigest()
+                for p in sorted((tmp_path / "checkpoints" / "latest").iterdir())}
+
+    class PoisonFromEpoch1(keras.callbacks.Callback):
+        """Every batch of the second epoch starts from NaN weights (after epoch 1 was saved)."""
+
+        def on_epoch_begin(self, epoch, logs=None):
+            self.epoch = epoch
+            if epoch == 1:
+                self.saved = fingerprint()
+
+        def on_train_batch_begin(self, batch, logs=None):
+            if self.epoch == 1:
+                weight = self.model.trainable_weights[0]
+                weight.assign(np.full(weight.shape, np.nan, "float32"))
+
+    poison = PoisonFromEpoch1()
+    monkeypatch.setattr(train_command, "EXTRA_CALLBACKS", [poison])
+    status = main(["train", "--data", "moons", "--out", str(tmp_path), "--epochs", "3",
+                   "--batch-size", "1000", "--max-nonfinite-retries", "2", "--quiet",
+                   "--coupling-layers", "2", "--hidden-units", "8"])
+    out, err = capsys.readouterr()
+    assert status == 1
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert "non-finite loss (nan) at batch 2 after 2 retries" in err
+    assert f"the last good checkpoint {tmp_path}/checkpoints/latest is intact" in err
+    assert out.count("NonFiniteGuard: non-finite loss") == 2
+    assert fingerprint() == poison.saved
+    reader = tf.train.load_checkpoint(str(tmp_path / "checkpoints" / "latest" / "ckpt"))
+    assert int(reader.get_tensor("epoch/.ATTRIBUTES/VARIABLE_VALUE")) == 1
+    assert len((tmp_path / "metrics.csv").read_text().strip().splitlines()) == 2  # header, epoch 0
