@@ -4,26 +4,11 @@ import pytest
 import tensorflow as tf
 
 from bijector_registry import REGISTRY
+from conftest import autodiff_log_det
 
 
 def _event_ndims(bijector):
     return bijector.forward_min_event_ndims
-
-
-def autodiff_log_det(fn, x, event_ndims):
-    """log|det J| of `fn` at each example of `x`, from the full autodiff Jacobian."""
-    batch_shape = x.shape[:-event_ndims]
-    flat_x = tf.reshape(x, [-1, *x.shape[-event_ndims:]])
-    with tf.GradientTape() as tape:
-        tape.watch(flat_x)
-        y = fn(flat_x)
-    jac = tape.batch_jacobian(y, flat_x)
-    n = flat_x.shape[0]
-    d_in = int(np.prod(flat_x.shape[1:]))
-    d_out = int(np.prod(y.shape[1:]))
-    assert d_in == d_out, "a bijector keeps the number of dimensions"
-    _, log_abs = np.linalg.slogdet(tf.reshape(jac, [n, d_out, d_in]).numpy())
-    return log_abs.reshape(batch_shape)
 
 
 @pytest.fixture(params=sorted(REGISTRY), scope="module")

@@ -6,7 +6,7 @@ from scipy import stats
 
 import tfnvp
 from conftest import randomize_flow_statistics, randomize_weights
-from test_bijectors import autodiff_log_det
+from conftest import autodiff_log_det
 
 SMALL_IMAGE = dict(num_res_blocks=1, num_filters=4)
 
