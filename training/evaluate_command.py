@@ -21,9 +21,7 @@ def run(args):
 
     run_folder = RunFolder(args.model)
     config = run_folder.read_config()
-    if not run_folder.has_checkpoint(args.checkpoint) and not run_folder.has_checkpoint("latest"):
-        raise UsageError(f"missing checkpoint: {run_folder.path} has no checkpoints/"
-                         f"{args.checkpoint}/ckpt.index (did 'tfnvp train' finish an epoch?).")
+    model, used = run_folder.load_trained_model(args.checkpoint)
     data_name = args.data or config["data"]
     seed = config["seed"] if args.seed is None else args.seed
     batch_size = args.batch_size or config["batch_size"]
@@ -31,8 +29,6 @@ def run(args):
     from tfnvp import data as tfnvp_data
     from training.evaluation import average_nll
 
-    model = run_folder.build_model()
-    used = run_folder.restore_weights(model, args.checkpoint)
     bundle = tfnvp_data.load(data_name, levels=args.levels or config.get("levels"),
                              validation_fraction=config["validation_fraction"], seed=seed,
                              image_size=config.get("image_size"))

@@ -41,12 +41,7 @@ def run(args):
     if args.version is not None and args.version < 1:
         raise UsageError(f"--version must be an integer >= 1, got {args.version}.")
     run_folder = RunFolder(args.model)
-    run_folder.read_config()
-    if not run_folder.has_checkpoint(args.checkpoint) and not run_folder.has_checkpoint("latest"):
-        raise UsageError(f"missing checkpoint: {run_folder.path} has no checkpoints/"
-                         f"{args.checkpoint}/ckpt.index.")
-    model = run_folder.build_model()
-    kind = run_folder.restore_weights(model, args.checkpoint)
+    model, kind = run_folder.load_trained_model(args.checkpoint)
     try:
         path = model.export(args.out, version=args.version)
     except FileExistsError as e:

@@ -108,6 +108,16 @@ class RunFolder:
         self.restore_checkpoint(make_checkpoint(model), kind, partial=True)
         return kind
 
+    def load_trained_model(self, kind="best"):
+        """`(model, kind_used)`: the model of config.json with the weights of checkpoint `kind`
+        (best falls back to latest); what `evaluate`, `sample` and `export` start from."""
+        self.read_config()
+        if not self.has_checkpoint(kind) and not self.has_checkpoint("latest"):
+            raise UsageError(f"missing checkpoint: {self.path} has no checkpoints/{kind}/"
+                             f"ckpt.index (did 'tfnvp train' finish an epoch?).")
+        model = self.build_model()
+        return model, self.restore_weights(model, kind)
+
 
 def make_checkpoint(model, **others):
     """`tf.train.Checkpoint` of every weight of `model` (plus `others`: optimizer, counters).

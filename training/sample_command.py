@@ -28,13 +28,7 @@ def run(args):
         raise UsageError(f"--out must end in .png or .npy, got {args.out!r}.")
     if args.temperature <= 0:
         raise UsageError(f"--temperature must be > 0, got {args.temperature}.")
-    run_folder = RunFolder(args.model)
-    run_folder.read_config()
-    if not run_folder.has_checkpoint(args.checkpoint) and not run_folder.has_checkpoint("latest"):
-        raise UsageError(f"missing checkpoint: {run_folder.path} has no checkpoints/"
-                         f"{args.checkpoint}/ckpt.index.")
-    model = run_folder.build_model()
-    run_folder.restore_weights(model, args.checkpoint)
+    model, _ = RunFolder(args.model).load_trained_model(args.checkpoint)
     samples = model.sample(args.num, temperature=args.temperature, seed=args.seed).numpy()
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
     if args.out.endswith(".npy"):
