@@ -1,9 +1,15 @@
-"""Recover from a non-finite loss: restore the last good weights, lower the lr, retry.
+"""Recover from a non-finite loss or weights: restore the last good weights, lower the lr, retry.
 
-After each batch the loss (and the weights) are checked; on NaN/Inf the model and optimizer
-variables are restored from the last in-memory snapshot (taken at train begin, every
-`snapshot_every` good batches and at each good epoch end), lr <- lr * lr_factor, and training
-goes on. After `max_retries` recoveries a NonFiniteLossError stops the run.
+After each batch the loss and the weights are checked (`find_non_finite`); on NaN/Inf in either
+the model and optimizer variables are restored from the last in-memory snapshot (taken at train
+begin, every `snapshot_every` good batches and at each good epoch end), lr <- lr * lr_factor, and
+training goes on. After `max_retries` recoveries a NonFiniteLossError stops the run.
+
+Both checks are needed, and which one trips first depends on the host: NaN weights do not always
+give a NaN loss. In graph mode TensorFlow fuses MatMul + BiasAdd + Relu into one kernel, and on
+CPUs with AVX-512 its ReLU maps NaN to 0 (seen on AMD Zen 5 and Intel Xeon hosts; eager mode, XLA
+and AVX2 kernels propagate the NaN). A network with a NaN first-layer kernel then yields a finite
+loss while its weights stay NaN, so the message says which of the two was found.
 """
 import math
 
@@ -14,7 +20,8 @@ from training.errors import TrainingStopped
 
 
 class NonFiniteLossError(TrainingStopped, RuntimeError):
-    """Training produced a non-finite loss more than max_retries times (CLI exit status 1)."""
+    """Training produced a non-finite loss or weights more than max_retries times (CLI exit
+    status 1)."""
 
 
 @keras.saving.register_keras_serializable("tfnvp")
@@ -40,6 +47,21 @@ class ScaledSchedule(keras.optimizers.schedules.LearningRateSchedule):
 
 def _all_finite(arrays):
     return all(np.all(np.isfinite(a)) for a in arrays)
+
+
+def find_non_finite(loss, named_weights):
+    """What is wrong after a batch, as a phrase for a message; None when all is finite.
+
+    `loss`: the batch's logged loss (None: not logged); `named_weights`: `(name, array)` pairs.
+    A non-finite loss is reported first; otherwise the first weight holding NaN/Inf is named,
+    with the (finite) loss beside it."""
+    if loss is not None and not math.isfinite(float(loss)):
+        return f"non-finite loss ({float(loss)})"
+    for name, value in named_weights:
+        if not np.all(np.isfinite(value)):
+            shown = "not logged" if loss is None else f"{float(loss):.6g}"
+            return f"non-finite weights (first: {name}) with a finite loss ({shown})"
+    return None
 
 
 class NonFiniteGuard(keras.callbacks.Callback):
@@ -83,9 +105,12 @@ class NonFiniteGuard(keras.callbacks.Callback):
         if self.weights_are_good:
             self._snapshot()
 
+    def _named_weights(self):
+        return ((w.path, w.numpy()) for w in self.model.weights)
+
     def on_train_batch_end(self, batch, logs=None):
-        loss = (logs or {}).get("loss")
-        if loss is not None and math.isfinite(float(loss)) and _all_finite(self.model.get_weights()):
+        finding = find_non_finite((logs or {}).get("loss"), self._named_weights())
+        if finding is None:
             self._good_batches += 1
             if self.snapshot_every and self._good_batches % self.snapshot_every == 0:
                 self._snapshot()
@@ -102,10 +127,11 @@ class NonFiniteGuard(keras.callbacks.Callback):
         if self.retries > self.max_retries:
             self.model.stop_training = True
             raise NonFiniteLossError(
-                f"non-finite loss ({loss}) at batch {batch} after {self.max_retries} retries "
+                f"{finding} at batch {batch} after {self.max_retries} retries "
                 f"(lr lowered by {self.lr_factor} each time); last good weights were kept")
         lr.assign(new_lr)
         for metric in self.model.metrics:  # running means would stay NaN for the epoch
             metric.reset_state()
-        print(f"NonFiniteGuard: non-finite loss at batch {batch}; restored last good weights, "
-              f"learning rate -> {float(np.asarray(self.model.optimizer.learning_rate)):.3g} (retry {self.retries}/{self.max_retries})")
+        print(f"NonFiniteGuard: {finding} at batch {batch}; restored last good weights, learning "
+              f"rate -> {float(np.asarray(self.model.optimizer.learning_rate)):.3g} "
+              f"(retry {self.retries}/{self.max_retries})")
