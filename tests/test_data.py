@@ -29,7 +29,8 @@ def test_toys(name):
 
 
 def test_dequantise_and_flip():
-    ds = tf.data.Dataset.from_tensor_slices(np.tile(np.arange(4, dtype=np.float32), (8, 4, 1))[..., None])
+    columns = np.tile(np.arange(4, dtype=np.float32), (8, 4, 1))[..., None]  # pixel = column
+    ds = tf.data.Dataset.from_tensor_slices(columns)
     it = data.batches(ds, 8, levels=4, training=True, horizontal_flip=True, seed=0)
     a, b = [next(iter(it)).numpy() for _ in range(1)] + [list(it)[0].numpy()]
     frac = a - np.floor(a)
