@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: install test demo bench clean
+.PHONY: install lint test demo bench clean
 
 install: $(STAMP)
 
@@ -15,8 +15,11 @@ $(STAMP): pyproject.toml setup.cfg
 	$(PY) -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+
 test: $(STAMP)
-	$(PY) -m pytest
+	$(PY) -m pytest --durations=15
 
 demo: $(STAMP)
 	$(VENV)/bin/tfnvp train --config digits --out runs/demo --overwrite

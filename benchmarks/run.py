@@ -72,7 +72,8 @@ def run_scaling(quick, jit):
     rows = []
     sweeps = [("batch", b, Case(f"vector_b{b}", vector_model, vector_data, b))
               for b in ((16, 64) if quick else (64, 256, 1024))]
-    sweeps += [("couplings", k, Case(f"vector_k{k}", lambda d, k=k: vector_model(d, num_couplings=k),
+    sweeps += [("couplings", k, Case(f"vector_k{k}",
+                                     lambda d, k=k: vector_model(d, num_couplings=k),
                                      vector_data, 256 if not quick else 16))
                for k in ((2, 4) if quick else (4, 8, 16))]
     small_image = dict(num_res_blocks=2, num_filters=32)

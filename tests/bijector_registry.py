@@ -6,10 +6,9 @@ Add a bijector here and `test_bijector_properties.py`-style tests cover it autom
 import numpy as np
 import tensorflow as tf
 
-from conftest import randomize_weights
+from helpers import randomize_weights
 from tfnvp import masks
-from tfnvp.bijectors import (AffineCoupling, BatchNorm, FactorOut, LogitPreprocessing,
-                             Squeeze)
+from tfnvp.bijectors import AffineCoupling, BatchNorm, FactorOut, LogitPreprocessing, Squeeze
 from tfnvp.nets import FlowBatchNormStatistics, MLPConditioner, ResNetConditioner
 
 DTYPE = "float64"
@@ -54,7 +53,8 @@ def coupling_channel_second():
 
 
 def coupling_vector_even():
-    return AffineCoupling(masks.vector_halves(5, 0), _mlp(5, 5), name="vec_even"), _normal((4, 5), 5)
+    coupling = AffineCoupling(masks.vector_halves(5, 0), _mlp(5, 5), name="vec_even")
+    return coupling, _normal((4, 5), 5)
 
 
 def coupling_vector_odd():
@@ -63,7 +63,8 @@ def coupling_vector_odd():
 
 def coupling_vector_extra_batch_dims():
     # A batch of any leading shape: [2, 3, D].
-    return AffineCoupling(masks.vector_halves(4, 1), _mlp(4, 7), name="vec_batch"), _normal((2, 3, 4), 7)
+    coupling = AffineCoupling(masks.vector_halves(4, 1), _mlp(4, 7), name="vec_batch")
+    return coupling, _normal((2, 3, 4), 7)
 
 
 def coupling_image_extra_batch_dims():
@@ -109,5 +110,5 @@ def factor_out():
 REGISTRY = {fn.__name__: fn for fn in [
     coupling_checkerboard_even, coupling_checkerboard_odd, coupling_channel_first,
     coupling_channel_second, coupling_vector_even, coupling_vector_odd,
-    coupling_vector_extra_batch_dims, coupling_image_extra_batch_dims, squeeze, batch_norm_image, batch_norm_vector, logit_256,
-    logit_17_vector, factor_out]}
+    coupling_vector_extra_batch_dims, coupling_image_extra_batch_dims, squeeze, batch_norm_image,
+    batch_norm_vector, logit_256, logit_17_vector, factor_out]}

@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from training.atomic import atomic_checkpoint_save, atomic_write, record_versions
-from training.interrupt import StopOnSignal, graceful_interrupt
+from tfnvp_training.atomic import atomic_checkpoint_save, atomic_write
+from tfnvp_training.interrupt import StopOnSignal, graceful_interrupt
+from tfnvp_training.run_folder import record_versions
 
 
 def test_atomic_write_keeps_old_file_on_crash(tmp_path):
@@ -70,7 +71,7 @@ def test_sigterm_stops_fit_after_batch_and_restores_handler():
                                                                       (4, [0, 1, 2, 3, 4], [0])])
 def test_raise_interrupt_stops_after_the_batch_or_after_the_epochs_last_batch(
         signal_batch, batches_seen, epochs_ended):
-    from training.interrupt import TrainingInterrupted
+    from tfnvp_training.interrupt import TrainingInterrupted
     model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
     model.compile(optimizer="sgd", loss="mse")
     seen, ended = [], []

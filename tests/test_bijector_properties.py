@@ -7,12 +7,12 @@ hypothesis searches the space around them. float64 throughout, so tolerances are
 """
 import numpy as np
 import tensorflow as tf
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from conftest import autodiff_log_det, randomize_weights
+from helpers import autodiff_log_det, randomize_weights
 from tfnvp import masks
-from tfnvp.bijectors import (AffineCoupling, BatchNorm, FactorOut, LogitPreprocessing,
-                             Squeeze)
+from tfnvp.bijectors import AffineCoupling, BatchNorm, FactorOut, LogitPreprocessing, Squeeze
 from tfnvp.nets import FlowBatchNormStatistics, MLPConditioner, ResNetConditioner
 
 # Building Keras layers per example is the slow part: few examples, no deadline.

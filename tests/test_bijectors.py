@@ -4,7 +4,7 @@ import pytest
 import tensorflow as tf
 
 from bijector_registry import REGISTRY
-from conftest import autodiff_log_det
+from helpers import autodiff_log_det
 
 
 def _event_ndims(bijector):

@@ -8,7 +8,7 @@ import pytest
 import tensorflow as tf
 
 from tfnvp import data
-from training.cli import main
+from tfnvp_training.cli import main
 
 TINY_IMAGE = ["--scales", "2", "--checkerboard-couplings", "1", "--channel-couplings", "1",
               "--final-couplings", "2", "--res-blocks", "1", "--filters", "8"]
@@ -60,7 +60,7 @@ def test_evaluate_reports_the_log_prob_of_the_best_checkpoint(moons_run, capsys)
     assert status == 0
     report = json.loads(out)
     assert report["draws"] == 1 and report["bits_per_dim"] is None  # continuous data
-    from training.run_folder import RunFolder
+    from tfnvp_training.run_folder import RunFolder
     folder = RunFolder(moons_run)
     model = folder.build_model()
     folder.restore_weights(model, "best")

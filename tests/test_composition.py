@@ -8,32 +8,21 @@ import numpy as np
 import pytest
 import tensorflow as tf
 import tensorflow_probability as tfp
-from conftest import randomize_flow_statistics, randomize_weights
 
-import tfnvp
+from helpers import randomized, tiny_image_model, tiny_vector_model
 
 tfd = tfp.distributions
 WEIGHTS = np.array([0.3, 0.7], np.float32)
 
 
-def _randomized(model, scale=0.3):
-    """Non-identity couplings and non-trivial batch-norm statistics."""
-    for i, conditioner in enumerate(model.conditioners):
-        randomize_weights(conditioner, scale=scale, seed=i)
-    randomize_flow_statistics(model)
-    return model
-
-
 @pytest.fixture(scope="module")
 def vector_model():
-    return _randomized(tfnvp.RealNVP((2,), num_couplings=4, hidden_units=16))
+    return randomized(tiny_vector_model())
 
 
 @pytest.fixture(scope="module")
 def image_model():
-    return _randomized(tfnvp.RealNVP((4, 4, 1), levels=4, num_scales=2, checkerboard_couplings=1,
-                                     channel_couplings=1, final_couplings=2, num_res_blocks=1,
-                                     num_filters=8), scale=0.05)
+    return randomized(tiny_image_model(), scale=0.05)
 
 
 def _by_hand_mixture(log_probs):

@@ -16,20 +16,18 @@ import pytest
 import tensorflow as tf
 
 import tfnvp
+from helpers import dequantised_pixels, tiny_image_model, tiny_vector_model
 from tfnvp.export import export_saved_model, next_version
-from training.cli import main
-from training.run_folder import RunFolder, make_checkpoint
+from tfnvp_training.cli import main
+from tfnvp_training.run_folder import RunFolder, make_checkpoint
 
-LEVELS = 4
-TINY_IMAGE = dict(levels=LEVELS, num_scales=2, checkerboard_couplings=1, channel_couplings=1,
-                  final_couplings=2, num_res_blocks=1, num_filters=8)
 SEEDS = {"scalar7": 7, "pair": [3, 4], "pair_again": [3, 4], "other_pair": [3, 5]}
 SAVED_MODEL_CLI = os.path.join(os.path.dirname(sys.executable), "saved_model_cli")
 
 # Runs in a fresh interpreter: tfnvp, TFP and Keras are made unimportable before TF is imported.
 LOADER = r'''
 import json, sys
-for blocked in ("tfnvp", "tensorflow_probability", "keras", "training"):
+for blocked in ("tfnvp", "tensorflow_probability", "keras", "tfnvp_training"):
     sys.modules[blocked] = None  # `import tfnvp` now raises ImportError
 import numpy as np
 import tensorflow as tf
@@ -103,18 +101,13 @@ def _train(model, x, steps=4):
     return model
 
 
-def _dequantised(rng, n):
-    return (rng.integers(0, LEVELS, (n, 4, 4, 1)) + rng.uniform(size=(n, 4, 4, 1))).astype(
-        "float32")
-
-
 @pytest.fixture(scope="module")
 def exported(tmp_path_factory):
     """The two trained models, their exports, and what the TF-only subprocess got from them."""
     work = tmp_path_factory.mktemp("export")
     rng = np.random.default_rng(0)
-    image = _train(tfnvp.RealNVP((4, 4, 1), **TINY_IMAGE), _dequantised(rng, 48))
-    vector = _train(tfnvp.RealNVP((2,), num_couplings=4, hidden_units=16),
+    image = _train(tiny_image_model(), dequantised_pixels(rng, 48))
+    vector = _train(tiny_vector_model(),
                     (rng.normal(size=(48, 2)) * [1.0, 3.0] + [0.5, 0.0]).astype("float32"))
     # the image model leaves through the CLI: a run folder (config.json + checkpoint) -> export
     run = RunFolder(work / "image_run")
@@ -123,7 +116,7 @@ def exported(tmp_path_factory):
                                         epoch=tf.Variable(1)), "latest")
     assert main(["export", "--model", str(run.path), "--out", str(work / "image_export")]) == 0
     assert vector.export(str(work / "vector_export")) == str(work / "vector_export" / "1")
-    np.save(work / "image_x.npy", _dequantised(rng, 5))
+    np.save(work / "image_x.npy", dequantised_pixels(rng, 5))
     np.save(work / "vector_x.npy", rng.normal(size=(5, 2)).astype("float32"))
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     done = subprocess.run([sys.executable, "-c", LOADER, str(work), json.dumps(SEEDS)],

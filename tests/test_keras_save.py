@@ -4,16 +4,11 @@ where it stopped (the same losses as the model that never left memory)."""
 import keras
 import numpy as np
 import pytest
-from conftest import randomize_weights
 
 import tfnvp
+from helpers import randomize_weights, tiny_image_model, tiny_vector_model
 
-MODELS = {
-    "vector": lambda: tfnvp.RealNVP((2,), num_couplings=4, hidden_units=16),
-    "image": lambda: tfnvp.RealNVP((4, 4, 1), levels=4, num_scales=2, checkerboard_couplings=1,
-                                   channel_couplings=1, final_couplings=2, num_res_blocks=1,
-                                   num_filters=8),
-}
+MODELS = {"vector": tiny_vector_model, "image": tiny_image_model}
 
 
 def _data(kind, n=64, seed=0):
@@ -74,10 +69,8 @@ def test_uncompiled_model_round_trips_and_can_then_be_trained(tmp_path):
 
 
 def test_config_round_trip_keeps_every_setting():
-    model = tfnvp.RealNVP((4, 4, 1), levels=4, num_scales=2, checkerboard_couplings=1,
-                          channel_couplings=1, final_couplings=2, num_res_blocks=1, num_filters=8,
-                          flow_batch_norm=False, alpha=0.1, l2=1e-4, name="flow",
-                          dtype="mixed_bfloat16")
+    model = tiny_image_model(flow_batch_norm=False, alpha=0.1, l2=1e-4, name="flow",
+                             dtype="mixed_bfloat16")
     model.trainable = False
     config = model.get_config()
     rebuilt = tfnvp.RealNVP.from_config(config)

@@ -5,7 +5,7 @@ import tensorflow as tf
 from scipy import stats
 
 import tfnvp
-from conftest import autodiff_log_det, randomize_flow_statistics, randomize_weights
+from helpers import autodiff_log_det, randomize_flow_statistics, randomize_weights
 
 SMALL_IMAGE = dict(num_res_blocks=1, num_filters=4)
 

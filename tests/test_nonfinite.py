@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from training.nonfinite import NonFiniteGuard, NonFiniteLossError, find_non_finite
+from tfnvp_training.nonfinite import NonFiniteGuard, NonFiniteLossError, find_non_finite
 
 
 def _model():
@@ -121,7 +121,7 @@ def test_lr_lowered_on_each_retry():
 
 
 def test_scaled_schedule_is_lowered_and_a_plain_schedule_refused_before_training():
-    from training.nonfinite import ScaledSchedule
+    from tfnvp_training.nonfinite import ScaledSchedule
     x, y = np.ones((8, 2), "float32"), np.ones((8, 1), "float32")
     x[4:6] = np.nan  # the third batch of 2 is bad
     model = _model()
@@ -141,8 +141,8 @@ def test_scaled_schedule_is_lowered_and_a_plain_schedule_refused_before_training
 
 
 def test_run_checkpoint_never_writes_non_finite_weights(tmp_path):
-    from training.callbacks import RunCheckpoint
-    from training.run_folder import RunFolder
+    from tfnvp_training.callbacks import RunCheckpoint
+    from tfnvp_training.run_folder import RunFolder
 
     class PoisonAtEpochEnd(keras.callbacks.Callback):
         def on_epoch_end(self, epoch, logs=None):
@@ -166,8 +166,8 @@ def test_train_gives_up_on_non_finite_losses_with_one_line_and_the_checkpoint_in
     import hashlib
     import re
 
-    from training import train_command
-    from training.cli import main
+    from tfnvp_training import train_command
+    from tfnvp_training.cli import main
 
     def fingerprint():
         return {p.name: hashlib.sha256(p.read_bytes()).hexdigest()

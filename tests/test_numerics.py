@@ -3,11 +3,11 @@ import numpy as np
 import tensorflow as tf
 
 import tfnvp
+from helpers import tiny_image_model
 
 
 def _image_model():
-    return tfnvp.RealNVP((4, 4, 1), levels=4, num_scales=2, checkerboard_couplings=1,
-                         channel_couplings=1, final_couplings=2, num_res_blocks=1, num_filters=8)
+    return tiny_image_model()
 
 
 def test_image_log_prob_at_pixel_boundaries_is_not_nan():

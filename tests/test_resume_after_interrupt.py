@@ -14,8 +14,8 @@ import pytest
 import tensorflow as tf
 from tensorflow.python.framework import config as tf_config
 
-from training import train_command
-from training.cli import main
+from tfnvp_training import train_command
+from tfnvp_training.cli import main
 
 TINY_DIGITS = ["--config", "digits", "--epochs", "2", "--batch-size", "256", "--eval-draws", "1",
                "--no-jit", "--quiet", "--seed", "3", "--scales", "2",

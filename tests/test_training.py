@@ -7,31 +7,13 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-import tfnvp
-from training import config as run_config
-from training.errors import UsageError
-from training.evaluation import average_nll
-from training.loop import CustomTrainer
-from training.pictures import image_grid
-from training.run_folder import RunFolder, make_checkpoint
-
-
-def tiny_vector_model(dtype=None):
-    return tfnvp.RealNVP((2,), num_couplings=4, hidden_units=16, dtype=dtype)
-
-
-def tiny_image_model(**kwargs):
-    return tfnvp.RealNVP((4, 4, 1), levels=4, num_scales=2, checkerboard_couplings=1,
-                         channel_couplings=1, final_couplings=2, num_res_blocks=1, num_filters=8,
-                         **kwargs)
-
-
-def two_moons(n=256, seed=0):
-    rng = np.random.default_rng(seed)
-    angle = rng.uniform(0, np.pi, n)
-    upper = rng.integers(0, 2, n)
-    x = np.stack([np.cos(angle) + upper * 1.0, np.sin(angle) * (1 - 2 * upper) + upper * 0.5], 1)
-    return (x + 0.05 * rng.normal(size=x.shape)).astype(np.float32)
+from helpers import tiny_image_model, tiny_vector_model, two_moons
+from tfnvp_training import config as run_config
+from tfnvp_training.errors import UsageError
+from tfnvp_training.evaluation import average_nll
+from tfnvp_training.loop import CustomTrainer
+from tfnvp_training.pictures import image_grid
+from tfnvp_training.run_folder import RunFolder, make_checkpoint
 
 
 def test_fit_lowers_the_loss():
@@ -43,7 +25,7 @@ def test_fit_lowers_the_loss():
 
 
 @pytest.mark.parametrize("make_model, data", [
-    (lambda: tiny_vector_model("float64"), two_moons(96).astype(np.float64)),
+    (lambda: tiny_vector_model(dtype="float64"), two_moons(96).astype(np.float64)),
     (tiny_image_model, (np.random.default_rng(1).integers(0, 4, (96, 4, 4, 1)) +
                         np.random.default_rng(2).uniform(size=(96, 4, 4, 1))).astype(np.float32)),
 ], ids=["vector-float64", "image-float32"])

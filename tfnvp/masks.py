@@ -35,14 +35,15 @@ def vector_halves(dim, parity=0):
     """Vector mask `[D]`: parity 0 keeps the first ``D // 2`` features, parity 1 the others."""
     _check_parity(parity)
     if dim < 2:
-        raise ValueError(f"vector_halves needs dim >= 2 (one half to keep, one to transform), got {dim}.")
+        raise ValueError(f"vector_halves needs dim >= 2 (one half to keep, one to transform), "
+                         f"got {dim}.")
     first = np.zeros([dim], np.float32)
     first[: dim // 2] = 1.0
     return first if parity == 0 else 1.0 - first
 
 
 def validate_mask(mask, event_shape):
-    """Returns ``mask`` as float32 NumPy after checking shape and binary values against the event."""
+    """``mask`` as float32 NumPy, after checking its shape and 0/1 values against the event."""
     mask = np.asarray(mask, dtype=np.float32)
     event_shape = tuple(int(d) for d in event_shape)
     if mask.shape != event_shape:

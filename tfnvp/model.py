@@ -17,7 +17,6 @@ A flow-path batch norm (optional, on by default) follows every coupling.
 `model.distribution` is the same density as a `tfd.TransformedDistribution`; the model's own
 methods use the fused per-layer pass (one conditioner call per coupling) and agree with it.
 """
-import math
 
 import keras
 import numpy as np
@@ -26,9 +25,19 @@ import tensorflow_probability as tfp
 
 from tfnvp import masks
 from tfnvp.accounting import bits_per_dim
-from tfnvp.bijectors import (DEFAULT_ALPHA, AffineCoupling, BatchNorm, FactorOut,
-                             LogitPreprocessing, Squeeze, forward_and_log_det,
-                             inverse_and_log_det, merge_latents, split_latents)
+from tfnvp.bijectors import (
+    DEFAULT_ALPHA,
+    AffineCoupling,
+    BatchNorm,
+    FactorOut,
+    LogitPreprocessing,
+    Squeeze,
+    forward_and_log_det,
+    inverse_and_log_det,
+    merge_latents,
+    split_latents,
+)
+from tfnvp.bijectors.logit import check_levels
 from tfnvp.nets import FlowBatchNormStatistics, MLPConditioner, ResNetConditioner
 
 tfb = tfp.bijectors
@@ -72,7 +81,7 @@ class RealNVP(keras.Model):
         super().__init__(**kwargs)
         event_shape = _check_event_shape(event_shape)
         self.event_shape = event_shape
-        self.levels = None if levels is None else _check_levels(levels)
+        self.levels = None if levels is None else check_levels(levels)
         self.is_image = len(event_shape) == 3
         self.flow_batch_norm = bool(flow_batch_norm)
         self.batch_norm_momentum = float(batch_norm_momentum)
@@ -86,8 +95,8 @@ class RealNVP(keras.Model):
                                                        checkerboard_couplings)
             self.channel_couplings = _check_count("channel_couplings", channel_couplings)
             self.final_couplings = _check_count("final_couplings", final_couplings)
-            self.num_res_blocks = _check_count("num_res_blocks", num_res_blocks or (2 if small else 4),
-                                               minimum=0)
+            self.num_res_blocks = _check_count(
+                "num_res_blocks", num_res_blocks or (2 if small else 4), minimum=0)
             self.num_filters = _check_count("num_filters", num_filters or (32 if small else 64))
             _check_scales(self.num_scales, event_shape)
         else:
@@ -203,7 +212,8 @@ class RealNVP(keras.Model):
             raise TypeError(f"{name} must be numeric, got dtype {x.dtype.name}.")
         x = tf.cast(x, self.flow_dtype)
         rank = len(self.event_shape)
-        event = tuple(x.shape[-rank:]) if x.shape.rank is not None and x.shape.rank >= rank else None
+        known_rank = x.shape.rank is not None and x.shape.rank >= rank
+        event = tuple(x.shape[-rank:]) if known_rank else None
         if event is None or x.shape.rank < rank + 1 or any(
                 d is not None and d != e for d, e in zip(event, self.event_shape)):
             raise ValueError(f"{name} has shape {tuple(x.shape)}; expected [batch, "
@@ -285,7 +295,7 @@ class RealNVP(keras.Model):
         return nll, tf.reduce_mean(nll) + tf.cast(self.regularization_loss(), nll.dtype)
 
     def train_step(self, data):
-        x = _features(data)
+        x, _, _ = keras.utils.unpack_x_y_sample_weight(data)
         with tf.GradientTape() as tape:
             nll, loss = self.compute_nll_and_loss(x, training=True)
             scaled = self.optimizer.scale_loss(loss)  # loss scaling under mixed_float16
@@ -295,7 +305,8 @@ class RealNVP(keras.Model):
         return self._update_metrics(nll, loss)
 
     def test_step(self, data):
-        nll, loss = self.compute_nll_and_loss(_features(data), training=False)
+        x, _, _ = keras.utils.unpack_x_y_sample_weight(data)
+        nll, loss = self.compute_nll_and_loss(x, training=False)
         return self._update_metrics(nll, loss)
 
     def _update_metrics(self, nll, loss):
@@ -307,7 +318,8 @@ class RealNVP(keras.Model):
 
     @property
     def metrics(self):
-        return [m for m in (self.loss_tracker, self.nll_tracker, self.bits_tracker) if m is not None]
+        trackers = (self.loss_tracker, self.nll_tracker, self.bits_tracker)
+        return [m for m in trackers if m is not None]
 
     # ---------------------------------------------------------------- export and Keras plumbing
 
@@ -343,11 +355,6 @@ class RealNVP(keras.Model):
         return model
 
 
-def _features(data):
-    """The `x` of a batch given as `x`, `(x,)`, `(x, y)` or `(x, y, sample_weight)`."""
-    return data[0] if isinstance(data, (tuple, list)) else data
-
-
 def _stateless_seed(seed):
     seed = tf.convert_to_tensor(seed)
     if seed.shape.rank == 0:
@@ -366,25 +373,18 @@ def _check_event_shape(event_shape):
     return shape
 
 
-def _check_levels(levels):
-    if isinstance(levels, bool) or not float(levels).is_integer() or levels < 2:
-        raise ValueError(f"levels must be an integer >= 2 (256 for 8-bit images) or None for "
-                         f"continuous data, got {levels!r}.")
-    return int(levels)
-
-
 def _check_count(name, value, minimum=1):
     if isinstance(value, bool) or int(value) != value or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}.")
+        raise ValueError(f"`{name}` must be an integer >= {minimum}, got {value!r}.")
     return int(value)
 
 
 def _check_scales(num_scales, event_shape):
     height, width, _ = event_shape
     if num_scales < 1:
-        raise ValueError(f"num_scales must be >= 1, got {num_scales}.")
+        raise ValueError(f"`num_scales` must be >= 1, got {num_scales}.")
     factor = 2 ** (num_scales - 1)
     if height % factor or width % factor:
-        raise ValueError(f"num_scales={num_scales} squeezes {num_scales - 1} time(s), which needs "
-                         f"height and width divisible by {factor}; got an image of shape "
+        raise ValueError(f"`num_scales` {num_scales} squeezes {num_scales - 1} time(s), which "
+                         f"needs height and width divisible by {factor}; got an image of shape "
                          f"{event_shape}.")

@@ -9,9 +9,9 @@ __all__ = ["CustomTrainer", "load_config", "train"]
 
 def __getattr__(name):  # lazy re-exports: importing `training` must not import TensorFlow
     if name in ("CustomTrainer", "train"):
-        from training import loop
+        from tfnvp_training import loop
         return getattr(loop, name)
     if name == "load_config":
-        from training.config import load_config
+        from tfnvp_training.config import load_config
         return load_config
-    raise AttributeError(f"module 'training' has no attribute {name!r}")
+    raise AttributeError(f"module 'tfnvp_training' has no attribute {name!r}")

@@ -4,14 +4,13 @@ Write to a temporary name in the same folder, fsync, then `os.replace` (atomic o
 """
 import contextlib
 import os
-import platform
 import shutil
 import tempfile
 
 
 @contextlib.contextmanager
 def atomic_write(path, mode="w"):
-    """Yield a file object; on success it replaces `path` atomically, on error `path` is untouched."""
+    """Yields a file object; on success it replaces `path` atomically, on error `path` is kept."""
     folder = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-" + os.path.basename(path))
     try:
@@ -47,16 +46,3 @@ def atomic_checkpoint_save(checkpoint, directory, name="ckpt"):
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return os.path.join(final, "ckpt")
-
-
-def record_versions():
-    """Versions of python, TF, TFP, keras and tfnvp, for the run folder."""
-    import keras
-    import tensorflow as tf
-    import tensorflow_probability as tfp
-
-    import tfnvp
-
-    return {"python": platform.python_version(), "tensorflow": tf.__version__,
-            "tensorflow_probability": tfp.__version__, "keras": keras.__version__,
-            "tfnvp": getattr(tfnvp, "__version__", "unknown")}

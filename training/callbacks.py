@@ -5,8 +5,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from training.pictures import image_grid
-from training.run_folder import make_checkpoint
+from tfnvp_training.pictures import image_grid
+from tfnvp_training.run_folder import make_checkpoint
 
 __all__ = ["RunCheckpoint", "SampleGrid"]
 

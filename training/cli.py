@@ -13,25 +13,17 @@ import importlib
 import os
 import sys
 
-from training.errors import TrainingStopped, UsageError
+from tfnvp_training.errors import TrainingStopped, UsageError
+from tfnvp_training.options import in_flag_terms
 
 __all__ = ["COMMANDS", "build_parser", "main"]
 
 COMMANDS = {
-    "train": "training.train_command",
-    "evaluate": "training.evaluate_command",
-    "sample": "training.sample_command",
-    "export": "training.export_command",  # optional: skipped while the module does not exist
+    "train": "tfnvp_training.train_command",
+    "evaluate": "tfnvp_training.evaluate_command",
+    "sample": "tfnvp_training.sample_command",
+    "export": "tfnvp_training.export_command",
 }
-
-
-def _command_modules():
-    for name, module_name in COMMANDS.items():
-        try:
-            yield name, importlib.import_module(module_name)
-        except ModuleNotFoundError as e:
-            if e.name != module_name:
-                raise
 
 
 def build_parser():
@@ -39,7 +31,8 @@ def build_parser():
         prog="tfnvp", description="Real NVP normalizing flows (Dinh et al. 2017): train, "
                                   "evaluate and sample.")
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for name, module in _command_modules():
+    for name, module_name in COMMANDS.items():
+        module = importlib.import_module(module_name)
         sub = subparsers.add_parser(name, help=module.HELP, description=module.HELP)
         module.add_arguments(sub)
         sub.set_defaults(run=module.run)
@@ -57,6 +50,7 @@ def main(argv=None):
         if os.environ.get("TFNVP_DEBUG"):
             raise
         message = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        message = in_flag_terms(message)
         print(f"tfnvp {args.command}: error: {message}", file=sys.stderr)
         return 2
     except TrainingStopped as e:

@@ -8,7 +8,7 @@ import importlib.resources
 import json
 import os
 
-from training.errors import UsageError
+from tfnvp_training.errors import UsageError
 
 __all__ = ["DEFAULTS", "MODEL_KEYS", "available_configs", "load_config", "resolve_config"]
 
@@ -39,7 +39,7 @@ MODEL_KEYS = ("num_scales", "checkerboard_couplings", "channel_couplings", "fina
 
 def available_configs():
     """Names of the packaged configs (`training/configs/<name>.json`)."""
-    folder = importlib.resources.files("training") / "configs"
+    folder = importlib.resources.files("tfnvp_training") / "configs"
     return sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".json"))
 
 
@@ -51,7 +51,7 @@ def load_config(name_or_path):
         with open(name_or_path) as f:
             text, where = f.read(), name_or_path
     else:
-        resource = importlib.resources.files("training") / "configs" / f"{name_or_path}.json"
+        resource = importlib.resources.files("tfnvp_training") / "configs" / f"{name_or_path}.json"
         if not resource.is_file():
             raise UsageError(f"unknown config {name_or_path!r}; expected a JSON file path or one "
                              f"of: {', '.join(available_configs())}.")

@@ -1,7 +1,7 @@
 """`tfnvp evaluate`: NLL and bits/dim of a trained run on a split, printed as JSON."""
-from training import options
-from training.errors import UsageError
-from training.run_folder import RunFolder
+from tfnvp_training import options
+from tfnvp_training.errors import UsageError
+from tfnvp_training.run_folder import RunFolder
 
 HELP = "print JSON with nll and bits_per_dim of a run's best checkpoint on a split"
 
@@ -27,7 +27,7 @@ def run(args):
     batch_size = args.batch_size or config["batch_size"]
 
     from tfnvp import data as tfnvp_data
-    from training.evaluation import average_nll
+    from tfnvp_training.evaluation import evaluate_split
 
     bundle = tfnvp_data.load(data_name, levels=args.levels or config.get("levels"),
                              validation_fraction=config["validation_fraction"], seed=seed,
@@ -38,10 +38,8 @@ def run(args):
     split = getattr(bundle, args.split)
     if split is None:
         raise UsageError(f"{data_name!r} has no {args.split} split; use --split validation.")
-    result = average_nll(
-        model, lambda d: tfnvp_data.batches(split, batch_size, levels=bundle.levels,
-                                            training=False, seed=seed + 1000 + d),
-        draws=args.eval_draws or config["eval_draws"])
+    result = evaluate_split(model, split, batch_size=batch_size, seed=seed,
+                            draws=args.eval_draws or config["eval_draws"])
     report = {"model": run_folder.path, "checkpoint": used, "data": data_name,
               "split": args.split, "examples": result["examples"], "draws": result["draws"],
               "nll": result["nll"], "nll_unit": "nats per example",

@@ -4,12 +4,29 @@ of the dequantisation noise.
     nll = mean over draws d of  mean over examples x of  -log p(x + u_d),   u_d ~ U[0, 1)^D
     bits/dim = nll / (D ln 2)                           (discrete data only)
 """
+import keras
 import numpy as np
 import tensorflow as tf
 
-from tfnvp import nats_to_bits_per_dim
+from tfnvp import data, nats_to_bits_per_dim
 
-__all__ = ["average_nll"]
+__all__ = ["average_nll", "evaluate_split", "evaluation_seed"]
+
+
+def evaluation_seed(seed, draw):
+    """Noise seed of dequantisation draw `draw` for a run seeded `seed` (apart from training's)."""
+    return seed + 1000 + draw
+
+
+def evaluate_split(model, split, *, batch_size, seed, draws=1, jit_compile=False):
+    """`average_nll` of `model` on `split` (an unbatched dataset of raw examples), draw `d`
+    dequantised with `evaluation_seed(seed, d)`: what `tfnvp train` reports and `tfnvp
+    evaluate` prints."""
+    def make_batches(draw):
+        return data.batches(split, batch_size, levels=model.levels, training=False,
+                            seed=evaluation_seed(seed, draw))
+
+    return average_nll(model, make_batches, draws=draws, jit_compile=jit_compile)
 
 
 def average_nll(model, make_batches, draws=1, jit_compile=False):
@@ -21,7 +38,7 @@ def average_nll(model, make_batches, draws=1, jit_compile=False):
     for draw in range(draws):
         total, count = 0.0, 0
         for batch in make_batches(draw):
-            x = batch[0] if isinstance(batch, (tuple, list)) else batch
+            x, _, _ = keras.utils.unpack_x_y_sample_weight(batch)
             nll = negative_log_prob(x).numpy().astype(np.float64)
             total, count = total + nll.sum(), count + nll.size
         if count == 0:

@@ -2,13 +2,13 @@
 
     tfnvp export --model RUN_DIR --out EXPORT_DIR [--version N] [--checkpoint best|latest]
 
-Registered in `training.cli.COMMANDS` (`HELP`, `add_arguments`, `run`); `add_export_command`
-adds it to any other argparse CLI. The signatures are described in `tfnvp.export`.
+Registered in `tfnvp_training.cli.COMMANDS` (`HELP`, `add_arguments`, `run`). The signatures
+are described in `tfnvp.export`.
 """
-from training.errors import UsageError
-from training.run_folder import RunFolder
+from tfnvp_training.errors import UsageError
+from tfnvp_training.run_folder import RunFolder
 
-__all__ = ["HELP", "add_arguments", "add_export_command", "run"]
+__all__ = ["HELP", "add_arguments", "run"]
 
 HELP = "write a run's trained flow as a SavedModel for TensorFlow Serving (EXPORT_DIR/<version>/)"
 
@@ -24,14 +24,6 @@ def add_arguments(parser):
                              "largest version already in EXPORT_DIR, or 1)")
     parser.add_argument("--checkpoint", choices=("best", "latest"), default="best",
                         help="which checkpoint of the run to export (best falls back to latest)")
-
-
-def add_export_command(subparsers):
-    """Adds `export` to an argparse subparsers object; the handler is `args.run`."""
-    parser = subparsers.add_parser("export", help=HELP, description=HELP)
-    add_arguments(parser)
-    parser.set_defaults(run=run)
-    return parser
 
 
 def run(args):

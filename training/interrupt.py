@@ -4,7 +4,7 @@ import signal
 
 import keras
 
-from training.errors import TrainingStopped
+from tfnvp_training.errors import TrainingStopped
 
 
 class InterruptFlag:

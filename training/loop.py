@@ -6,14 +6,10 @@ optimizer's `global_clipnorm`, exactly as under `fit`). The per-epoch loss is th
 per-batch losses, as Keras reports it, so on the same batches and initial weights the loop and
 `fit` give the same numbers.
 """
+import keras
 import tensorflow as tf
 
 __all__ = ["CustomTrainer", "train"]
-
-
-def _features(batch):
-    return batch[0] if isinstance(batch, (tuple, list)) else batch
-
 
 class CustomTrainer:
     """Trains `model` (a `tfnvp.RealNVP`) with `optimizer` in a `tf.function` step.
@@ -49,7 +45,8 @@ class CustomTrainer:
         step = self.train_step if training else self.test_step
         loss_sum, nll_sum, batches, examples = 0.0, 0.0, 0, 0
         for batch in dataset:
-            loss, nll = step(_features(batch))
+            x, _, _ = keras.utils.unpack_x_y_sample_weight(batch)
+            loss, nll = step(x)
             loss_sum += float(loss)
             nll_sum += float(tf.reduce_sum(tf.cast(nll, tf.float64)))
             batches += 1

@@ -16,7 +16,7 @@ import math
 import keras
 import numpy as np
 
-from training.errors import TrainingStopped
+from tfnvp_training.errors import TrainingStopped
 
 
 class NonFiniteLossError(TrainingStopped, RuntimeError):

@@ -1,7 +1,9 @@
 """Command-line flags shared by the subcommands, and their mapping onto config keys."""
 import argparse
+import re
 
-__all__ = ["add_architecture_arguments", "add_data_arguments", "model_overrides"]
+__all__ = ["PARAMETER_FLAGS", "add_architecture_arguments", "add_data_arguments", "in_flag_terms",
+           "model_overrides"]
 
 # flag -> RealNVP keyword argument
 ARCHITECTURE_FLAGS = {
@@ -15,6 +17,21 @@ ARCHITECTURE_FLAGS = {
     "hidden_units": "hidden_units",
     "hidden_layers": "hidden_layers",
 }
+
+
+# library parameter -> the flag that sets it; the library's messages name parameters in backticks
+PARAMETER_FLAGS = {
+    "levels": "--levels",
+    "batch_size": "--batch-size",
+    "seed": "--seed",
+    **{parameter: "--" + flag.replace("_", "-") for flag, parameter in ARCHITECTURE_FLAGS.items()},
+}
+
+
+def in_flag_terms(message):
+    """A library message with its `parameter` names shown as this command's flags."""
+    return re.sub(r"`([A-Za-z_][A-Za-z0-9_]*)`",
+                  lambda match: PARAMETER_FLAGS.get(match.group(1), match.group(1)), message)
 
 
 def add_data_arguments(parser, required=False):

@@ -12,11 +12,12 @@ an interrupted run leaves the previous checkpoint readable.
 """
 import json
 import os
+import platform
 
-from training.atomic import atomic_checkpoint_save, atomic_write
-from training.errors import UsageError
+from tfnvp_training.atomic import atomic_checkpoint_save, atomic_write
+from tfnvp_training.errors import UsageError
 
-__all__ = ["RunFolder", "make_checkpoint"]
+__all__ = ["RunFolder", "make_checkpoint", "record_versions"]
 
 CHECKPOINT_KINDS = ("best", "latest")
 
@@ -63,9 +64,6 @@ class RunFolder:
         return tfnvp.RealNVP.from_config(self.read_config()["model_config"])
 
     # -------------------------------------------------------------- checkpoints
-
-    def checkpoint_prefix(self, kind):
-        return self.file("checkpoints", kind, "ckpt")
 
     def has_checkpoint(self, kind):
         return _checkpoint_dir(self.file("checkpoints", kind)) is not None
@@ -127,6 +125,19 @@ def make_checkpoint(model, **others):
     list, in construction order, which is the same for every model built from the same config."""
     import tensorflow as tf
     return tf.train.Checkpoint(model_weights=list(model.weights), **others)
+
+
+def record_versions():
+    """Versions of python, TF, TFP, keras and tfnvp, for the run folder."""
+    import keras
+    import tensorflow as tf
+    import tensorflow_probability as tfp
+
+    import tfnvp
+
+    return {"python": platform.python_version(), "tensorflow": tf.__version__,
+            "tensorflow_probability": tfp.__version__, "keras": keras.__version__,
+            "tfnvp": getattr(tfnvp, "__version__", "unknown")}
 
 
 def _checkpoint_dir(final):

@@ -1,7 +1,7 @@
 """`tfnvp sample`: draw from a trained run, `x = f^{-1}(z)`, `z ~ N(0, T^2 I)`."""
-from training import options
-from training.errors import UsageError
-from training.run_folder import RunFolder
+from tfnvp_training import options
+from tfnvp_training.errors import UsageError
+from tfnvp_training.run_folder import RunFolder
 
 HELP = "draw samples from a run's best checkpoint into a .png grid or a .npy array"
 
@@ -22,7 +22,7 @@ def run(args):
 
     import numpy as np
 
-    from training.pictures import image_grid, save_image, save_vector_figure
+    from tfnvp_training.pictures import image_grid, save_image, save_vector_figure
 
     if not args.out.endswith((".png", ".npy")):
         raise UsageError(f"--out must end in .png or .npy, got {args.out!r}.")

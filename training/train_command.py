@@ -1,10 +1,10 @@
-"""`tfnvp train`: fit a Real NVP flow and write a run folder (see `training.run_folder`)."""
+"""`tfnvp train`: fit a Real NVP flow and write a run folder (see `tfnvp_training.run_folder`)."""
 import argparse
 
-from training import options
-from training.config import load_config, resolve_config
-from training.errors import UsageError
-from training.run_folder import RunFolder
+from tfnvp_training import options
+from tfnvp_training.config import load_config, resolve_config
+from tfnvp_training.errors import UsageError
+from tfnvp_training.run_folder import RunFolder
 
 HELP = "train a flow (fit with checkpoints, early stopping, TensorBoard, samples.png)"
 
@@ -93,11 +93,11 @@ def run(args):
 
     import tfnvp
     from tfnvp import data as tfnvp_data
-    from training.atomic import record_versions
-    from training.callbacks import RunCheckpoint, SampleGrid
-    from training.evaluation import average_nll
-    from training.interrupt import StopOnSignal, TrainingInterrupted, graceful_interrupt
-    from training.nonfinite import NonFiniteGuard, NonFiniteLossError, ScaledSchedule
+    from tfnvp_training.callbacks import RunCheckpoint, SampleGrid
+    from tfnvp_training.evaluation import evaluate_split
+    from tfnvp_training.interrupt import StopOnSignal, TrainingInterrupted, graceful_interrupt
+    from tfnvp_training.nonfinite import NonFiniteGuard, NonFiniteLossError, ScaledSchedule
+    from tfnvp_training.run_folder import record_versions
 
     keras.utils.set_random_seed(config["seed"])
     bundle = tfnvp_data.load(config["data"], levels=config["levels"],
@@ -185,8 +185,8 @@ def run(args):
 
     split_name, split = ("test", bundle.test) if bundle.test is not None else (
         "validation", bundle.validation)
-    result = average_nll(model, lambda d: batches(split, False, config["seed"] + 1000 + d),
-                         draws=config["eval_draws"], jit_compile=bool(config["jit_compile"]))
+    result = evaluate_split(model, split, batch_size=config["batch_size"], seed=config["seed"],
+                            draws=config["eval_draws"], jit_compile=bool(config["jit_compile"]))
     write_samples_png(model, bundle, run_folder.samples_png, config)
 
     if result["bits_per_dim"] is not None:
@@ -217,7 +217,7 @@ def write_samples_png(model, bundle, path, config, num=64):
     """Image grid of samples, or for vectors data | samples (| density for 2-D)."""
     import numpy as np
 
-    from training.pictures import image_grid, save_image, save_vector_figure
+    from tfnvp_training.pictures import image_grid, save_image, save_vector_figure
 
     samples = model.sample(num if model.is_image else 2000,
                            temperature=config["sample_temperature"], seed=config["seed"]).numpy()

@@ -30,14 +30,12 @@ class AffineCoupling(FlowBijector):
       name: unique per layer (TFP's cache keys on it together with the conditioner).
     """
 
-    def __init__(self, mask, conditioner, event_shape=None, validate_args=False,
-                 name="affine_coupling"):
+    def __init__(self, mask, conditioner, event_shape=None, name="affine_coupling"):
         parameters = dict(locals())
         mask = np.asarray(mask, dtype=np.float32)
         self._mask = validate_mask(mask, mask.shape if event_shape is None else event_shape)
         self._conditioner = conditioner
-        super().__init__(event_ndims=mask.ndim, parameters=parameters, name=name,
-                         validate_args=validate_args)
+        super().__init__(event_ndims=mask.ndim, parameters=parameters, name=name)
 
     @property
     def mask(self):
@@ -54,7 +52,7 @@ class AffineCoupling(FlowBijector):
                              f"{self._mask.shape}.")
 
     def _masked_scale_and_shift(self, kept, training):
-        """(b, s, t) with `s` and `t` zeroed on the kept entries."""
+        """(s, t) shaped like `kept`, zeroed on the kept entries."""
         b = tf.constant(self._mask, dtype=kept.dtype)
         shape = tf.shape(kept)
         # Networks take one batch axis: flatten any leading shape, restore it afterwards.
@@ -63,17 +61,17 @@ class AffineCoupling(FlowBijector):
         s, t = self._conditioner(tf.concat([flat * b, b_batch], axis=-1), training=training)
         s = (1.0 - b) * tf.reshape(tf.cast(s, kept.dtype), shape)
         t = (1.0 - b) * tf.reshape(tf.cast(t, kept.dtype), shape)
-        return b, s, t
+        return s, t
 
     def forward_and_log_det(self, x, training=False):
         self._check_event(x)
-        _, s, t = self._masked_scale_and_shift(x, training)
+        s, t = self._masked_scale_and_shift(x, training)
         # On kept entries s = t = 0, so this equals b*x + (1-b)*(x*exp(s) + t) exactly.
         y = x * tf.exp(s) + t
         return y, reduce_event(s, self.event_ndims)
 
     def inverse_and_log_det(self, y):
         self._check_event(y)
-        _, s, t = self._masked_scale_and_shift(y, training=False)
+        s, t = self._masked_scale_and_shift(y, training=False)
         x = (y - t) * tf.exp(-s)
         return x, -reduce_event(s, self.event_ndims)

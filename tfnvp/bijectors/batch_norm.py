@@ -23,11 +23,10 @@ class BatchNorm(FlowBijector):
     """Args: `statistics`: a layer with `moving_mean`, `moving_variance` (shape `[C]`),
     `momentum` and `epsilon`; `event_ndims`: 1 for vectors `[D]`, 3 for images `[H, W, C]`."""
 
-    def __init__(self, statistics, event_ndims, validate_args=False, name="batch_norm"):
+    def __init__(self, statistics, event_ndims, name="batch_norm"):
         parameters = dict(locals())
         self._statistics = statistics
-        super().__init__(event_ndims=event_ndims, parameters=parameters, name=name,
-                         validate_args=validate_args)
+        super().__init__(event_ndims=event_ndims, parameters=parameters, name=name)
 
     @property
     def statistics(self):

@@ -16,6 +16,7 @@ vectors, 3 for images), so `forward_min_event_ndims` equals the event rank.
 """
 import tensorflow as tf
 import tensorflow_probability as tfp
+
 # tfb.Chain / tfb.Invert return these base classes when their parts are not CompositeTensors
 # (ours hold Keras layers), so isinstance checks must use them.
 from tensorflow_probability.python.bijectors.chain import _Chain as Chain
@@ -29,15 +30,14 @@ __all__ = ["FlowBijector", "forward_and_log_det", "inverse_and_log_det", "reduce
 class FlowBijector(tfb.Bijector):
     """A bijector defined by fused (output, log-det) methods; `training` is a call argument."""
 
-    def __init__(self, event_ndims, parameters, name, is_constant_jacobian=False,
-                 validate_args=False):
+    def __init__(self, event_ndims, parameters, name, is_constant_jacobian=False):
         if event_ndims not in (1, 3):
             raise ValueError(f"event_ndims must be 1 (vectors) or 3 (images [H, W, C]), "
                              f"got {event_ndims!r}.")
         self._event_ndims = event_ndims
         super().__init__(forward_min_event_ndims=event_ndims,
                          is_constant_jacobian=is_constant_jacobian,
-                         validate_args=validate_args, parameters=parameters, name=name)
+                         parameters=parameters, name=name)
 
     @classmethod
     def _parameter_properties(cls, dtype, num_classes=None):

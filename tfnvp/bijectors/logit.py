@@ -15,26 +15,29 @@ import tensorflow as tf
 
 from tfnvp.bijectors.flow_bijector import FlowBijector, reduce_event
 
-__all__ = ["LogitPreprocessing", "DEFAULT_ALPHA"]
+__all__ = ["DEFAULT_ALPHA", "LogitPreprocessing", "check_levels"]
 
 DEFAULT_ALPHA = 0.05
+
+
+def check_levels(levels):
+    """`levels` as an int after checking it is an integer >= 2 (the one home of this rule)."""
+    if isinstance(levels, bool) or not float(levels).is_integer() or levels < 2:
+        raise ValueError(f"`levels` must be an integer >= 2 (256 for 8-bit images), got "
+                         f"{levels!r}.")
+    return int(levels)
 
 
 class LogitPreprocessing(FlowBijector):
     """Raw dequantised values in `[0, levels)` -> logit space; `event_ndims` 1 or 3."""
 
-    def __init__(self, levels, event_ndims, alpha=DEFAULT_ALPHA, validate_args=False,
-                 name="logit_preprocessing"):
+    def __init__(self, levels, event_ndims, alpha=DEFAULT_ALPHA, name="logit_preprocessing"):
         parameters = dict(locals())
-        if isinstance(levels, bool) or not float(levels).is_integer() or levels < 2:
-            raise ValueError(f"levels must be an integer >= 2 (256 for 8-bit images), "
-                             f"got {levels!r}.")
+        self._levels = check_levels(levels)
         if not 0.0 < alpha < 0.5:
-            raise ValueError(f"alpha must lie in (0, 0.5), got {alpha!r}.")
-        self._levels = int(levels)
+            raise ValueError(f"`alpha` must lie in (0, 0.5), got {alpha!r}.")
         self._alpha = float(alpha)
-        super().__init__(event_ndims=event_ndims, parameters=parameters, name=name,
-                         validate_args=validate_args)
+        super().__init__(event_ndims=event_ndims, parameters=parameters, name=name)
 
     @property
     def levels(self):

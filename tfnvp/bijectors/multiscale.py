@@ -11,20 +11,18 @@ gives a latent `z` with the same shape as `x`, each scale's factored-out part in
 """
 import tensorflow as tf
 
-from tfnvp.bijectors.flow_bijector import (FlowBijector, forward_and_log_det,
-                                           inverse_and_log_det)
+from tfnvp.bijectors.flow_bijector import FlowBijector, forward_and_log_det, inverse_and_log_det
 
 __all__ = ["FactorOut", "split_latents", "merge_latents"]
 
 
 class FactorOut(FlowBijector):
-    """Identity on the first half of the channels, `inner` (a bijector on `[H, W, C/2]`) on the rest."""
+    """Identity on the first half of the channels, `inner` (on `[H, W, C/2]`) on the rest."""
 
-    def __init__(self, inner, validate_args=False, name="factor_out"):
+    def __init__(self, inner, name="factor_out"):
         parameters = dict(locals())
         self._inner = inner
-        super().__init__(event_ndims=3, parameters=parameters, name=name,
-                         validate_args=validate_args)
+        super().__init__(event_ndims=3, parameters=parameters, name=name)
 
     @property
     def inner(self):

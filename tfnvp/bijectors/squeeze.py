@@ -19,14 +19,12 @@ __all__ = ["Squeeze"]
 class Squeeze(FlowBijector):
     """`[..., H, W, C] -> [..., H/2, W/2, 4C]`; `event_shape` (optional) is checked up front."""
 
-    def __init__(self, event_shape=None, validate_args=False, name="squeeze"):
+    def __init__(self, event_shape=None, name="squeeze"):
         parameters = dict(locals())
         if event_shape is not None:
-            event_shape = tuple(int(d) for d in event_shape)
-            _check_squeezable(event_shape)
-        self._event_shape_in = event_shape
+            _check_squeezable(tuple(int(d) for d in event_shape))
         super().__init__(event_ndims=3, parameters=parameters, name=name,
-                         is_constant_jacobian=True, validate_args=validate_args)
+                         is_constant_jacobian=True)
 
     def forward_and_log_det(self, x, training=False):
         height, width, channels = x.shape[-3:]
