@@ -91,7 +91,7 @@ def test_flow_batch_norm_moves_by_the_momentum_rule_and_is_exact_in_evaluation()
     old_mean = stats_layer.moving_mean.numpy().copy()
     old_var = stats_layer.moving_variance.numpy().copy()
     x = tf.constant(np.random.default_rng(2).normal(2.0, 3.0, size=(64, 4)), tf.float64)
-    coupling = model.flow.bijectors[-1]  # applied first
+    coupling = model.flow.steps[0]  # applied first
     h = coupling.forward(x)  # what the first batch norm sees
     model.log_prob(x, training=True)
     np.testing.assert_allclose(stats_layer.moving_mean.numpy(),
@@ -152,10 +152,13 @@ def test_odd_sized_image_works_with_a_single_scale():
 
 def test_wrong_input_shape_is_refused_with_the_expected_shape():
     model = tfnvp.RealNVP((4,), num_couplings=2, hidden_units=8)
-    with pytest.raises(ValueError, match=r"expected \[batch, 4\]"):
+    with pytest.raises(ValueError, match=r"has shape \(3, 5\); expected \[\.\.\., 4\]"):
         model.log_prob(np.zeros((3, 5), np.float32))
-    with pytest.raises(ValueError, match=r"expected \[batch, 4\]"):
-        model.log_prob(np.zeros((4,), np.float32))
+    with pytest.raises(ValueError, match=r"has shape \(\); expected \[\.\.\., 4\]"):
+        model.log_prob(np.float32(0.0))
+    # any leading batch shape, as TFP's distributions take: [] for one example, [2, 3], ...
+    assert model.log_prob(np.zeros((4,), np.float32)).shape == ()
+    assert model.log_prob(np.zeros((2, 3, 4), np.float32)).shape == (2, 3)
 
 
 def test_distribution_samples_and_scores_like_the_model():

@@ -127,7 +127,7 @@ def test_scaled_schedule_is_lowered_and_a_plain_schedule_refused_before_training
     model = _model()
     schedule = ScaledSchedule(keras.optimizers.schedules.CosineDecay(0.1, decay_steps=100))
     model.compile(optimizer=keras.optimizers.SGD(schedule), loss="mse")
-    guard = NonFiniteGuard(max_retries=3, lr_factor=0.5)
+    guard = NonFiniteGuard(max_retries=3, lr_factor=0.5, schedule=schedule)
     model.fit(x, y, batch_size=2, epochs=1, shuffle=False, verbose=0, callbacks=[guard])
     assert guard.retries == 1 and float(schedule.scale.numpy()) == 0.5
     assert all(np.all(np.isfinite(w)) for w in model.get_weights())

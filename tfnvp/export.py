@@ -29,6 +29,7 @@ import shutil
 import tensorflow as tf
 
 from tfnvp.accounting import bits_per_dim
+from tfnvp.keras_variables import tf_variable
 
 __all__ = ["export_saved_model", "next_version"]
 
@@ -82,7 +83,7 @@ class FlowServingModule(tf.Module):
         super().__init__(name="real_nvp_serving")
         self._model = _Untracked(model)
         # tracked, so that tf.saved_model.save writes every variable the graphs capture
-        self.model_variables = [_tf_variable(v) for v in model.variables]
+        self.model_variables = [tf_variable(v) for v in model.variables]
         self.event_shape = tf.Variable(model.event_shape, dtype=tf.int64, trainable=False,
                                        name="event_shape")
         self.levels = tf.Variable(model.levels or 0, dtype=tf.int64, trainable=False,
@@ -199,11 +200,6 @@ class _Untracked:
 
     def get(self):
         return self._value
-
-
-def _tf_variable(variable):
-    """The `tf.Variable` behind a Keras 3 variable (itself if it already is one)."""
-    return variable.value if hasattr(variable, "_value") else variable
 
 
 def _out(tensor):

@@ -1,6 +1,6 @@
 """RealNVP: the Keras 3 model that owns every variable of a Real NVP flow.
 
-`f: x -> z` is a `tfb.Chain` of tfnvp bijectors (data -> latent, the paper's direction):
+`f: x -> z` is a `FlowChain` of tfnvp bijectors (data -> latent, the paper's direction):
 
 * images `(H, W, C)`, discrete with `levels`: logit preprocessing, then the multi-scale
   architecture (sec. 3.6). Scale i < L-1: `checkerboard_couplings` couplings with alternating
@@ -15,7 +15,10 @@ A flow-path batch norm (optional, on by default) follows every coupling.
     sample:    z ~ N(0, T^2 I),  x = f^{-1}(z)
 
 `model.distribution` is the same density as a `tfd.TransformedDistribution`; the model's own
-methods use the fused per-layer pass (one conditioner call per coupling) and agree with it.
+methods use the fused per-layer pass (one conditioner call per coupling) and agree with it
+everywhere, on the flow's whole support. Through TFP's API a training pass is
+`model.distribution.log_prob(x, bijector_kwargs={"training": True})` (it moves the batch-norm
+statistics once, as `train_step` does).
 """
 
 import keras
@@ -30,10 +33,10 @@ from tfnvp.bijectors import (
     AffineCoupling,
     BatchNorm,
     FactorOut,
+    FlowChain,
     LogitPreprocessing,
     Squeeze,
-    forward_and_log_det,
-    inverse_and_log_det,
+    Unsqueeze,
     merge_latents,
     split_latents,
 )
@@ -111,11 +114,12 @@ class RealNVP(keras.Model):
         self.conditioners = []
         self.batch_norm_statistics = []
         self._squeeze = Squeeze(name="squeeze")
-        flow = self._build_image_flow() if self.is_image else self._build_vector_flow()
+        steps = []
         if self.levels is not None:
-            preprocess = LogitPreprocessing(self.levels, event_ndims=len(event_shape),
-                                            alpha=self.alpha, name="logit_preprocessing")
-            flow = tfb.Chain([flow, preprocess], name="real_nvp_flow")
+            steps.append(LogitPreprocessing(self.levels, event_ndims=len(event_shape),
+                                            alpha=self.alpha, name="logit_preprocessing"))
+        steps += self._image_steps() if self.is_image else self._vector_steps()
+        flow = FlowChain(steps, name="real_nvp_flow")
         self._bijector_holder = {"flow": flow}  # a plain dict: TF/Keras need not track TFP modules
         self.loss_tracker = keras.metrics.Mean(name="loss")
         self.nll_tracker = keras.metrics.Mean(name="nll")
@@ -138,30 +142,31 @@ class RealNVP(keras.Model):
         return ResNetConditioner(channels, filters, self.num_res_blocks, l2=self.l2,
                                  dtype=self.dtype_policy, name=f"{name}_net")
 
-    def _build_image_flow(self, scale=0, shape=None):
-        """Chain for scale `scale` onwards, applied to an `[H, W, C]` tensor of `shape`."""
+    def _image_steps(self, scale=0, shape=None):
+        """The bijectors of scale `scale` onwards, in application order, on `[H, W, C]` `shape`."""
         height, width, channels = shape or self.event_shape
         filters = self.num_filters * 2 ** scale
         last = scale == self.num_scales - 1
-        steps = []  # in application order
+        steps = []
         for k in range(self.final_couplings if last else self.checkerboard_couplings):
             name = f"s{scale}_checker{k}"
             mask = masks.checkerboard(height, width, channels, parity=k % 2)
             steps += self._coupling(name, mask, self._resnet(name, channels, filters))
-        if not last:
-            height, width, channels = height // 2, width // 2, 4 * channels
-            steps.append(Squeeze(event_shape=(2 * height, 2 * width, channels // 4),
-                                 name=f"s{scale}_squeeze"))
-            for k in range(self.channel_couplings):
-                name = f"s{scale}_channel{k}"
-                mask = masks.channel_halves(height, width, channels, parity=k % 2)
-                steps += self._coupling(name, mask, self._resnet(name, channels, filters))
-            inner = self._build_image_flow(scale + 1, (height, width, channels // 2))
-            steps.append(FactorOut(inner, name=f"s{scale}_factor_out"))
-            steps.append(tfb.Invert(self._squeeze, name=f"s{scale}_unsqueeze"))
-        return tfb.Chain(list(reversed(steps)), name=f"scale{scale}")
+        if last:
+            return steps
+        steps.append(Squeeze(event_shape=(height, width, channels), name=f"s{scale}_squeeze"))
+        height, width, channels = height // 2, width // 2, 4 * channels
+        for k in range(self.channel_couplings):
+            name = f"s{scale}_channel{k}"
+            mask = masks.channel_halves(height, width, channels, parity=k % 2)
+            steps += self._coupling(name, mask, self._resnet(name, channels, filters))
+        inner = self._image_steps(scale + 1, (height, width, channels // 2))
+        steps.append(FactorOut(FlowChain(inner, name=f"scale{scale + 1}"),
+                               name=f"s{scale}_factor_out"))
+        steps.append(Unsqueeze(name=f"s{scale}_unsqueeze"))
+        return steps
 
-    def _build_vector_flow(self):
+    def _vector_steps(self):
         (dim,) = self.event_shape
         steps = []
         for k in range(self.num_couplings):
@@ -169,19 +174,17 @@ class RealNVP(keras.Model):
             conditioner = MLPConditioner(dim, self.hidden_units, self.hidden_layers, l2=self.l2,
                                          dtype=self.dtype_policy, name=f"{name}_net")
             steps += self._coupling(name, masks.vector_halves(dim, parity=k % 2), conditioner)
-        return tfb.Chain(list(reversed(steps)), name="vector_flow")
+        return steps
 
     def build(self, input_shape):
-        # Creates every conditioner's weights with one evaluation-mode pass (no statistics move).
-        if not self.built:
-            self.forward_and_log_det(tf.zeros((1, *self.event_shape), self.flow_dtype))
+        # The bijectors built every conditioner when they borrowed it; nothing is left to create.
         super().build(input_shape)
 
     # ---------------------------------------------------------------- the density
 
     @property
     def flow(self):
-        """The bijector `f: x -> z` (a `tfb.Chain`)."""
+        """The bijector `f: x -> z`, a `tfnvp.bijectors.FlowChain` (`flow.steps` in order)."""
         return self._bijector_holder["flow"]
 
     @property
@@ -202,11 +205,15 @@ class RealNVP(keras.Model):
 
     @property
     def distribution(self):
-        """`p_X` as a `tfd.TransformedDistribution`: prior pushed through `f^{-1}`."""
+        """`p_X` as a `tfd.TransformedDistribution`: prior pushed through `f^{-1}`.
+
+        Its `trainable_variables` are the model's (as `tf.Variable`s). Pass
+        `bijector_kwargs={"training": True}` to `log_prob` for a training pass."""
         return tfd.TransformedDistribution(self.prior, tfb.Invert(self.flow), name="RealNVP")
 
     def check_input(self, x, name="x"):
-        """`x` as a tensor of the flow dtype, after checking it is `[batch..., *event_shape]`."""
+        """`x` as a tensor of the flow dtype, after checking it is `[..., *event_shape]` (any
+        leading batch shape, `[]` for one example, as TFP's distributions take)."""
         x = tf.convert_to_tensor(x, dtype_hint=self.flow_dtype)
         if not (x.dtype.is_floating or x.dtype.is_integer):
             raise TypeError(f"{name} must be numeric, got dtype {x.dtype.name}.")
@@ -214,30 +221,34 @@ class RealNVP(keras.Model):
         rank = len(self.event_shape)
         known_rank = x.shape.rank is not None and x.shape.rank >= rank
         event = tuple(x.shape[-rank:]) if known_rank else None
-        if event is None or x.shape.rank < rank + 1 or any(
-                d is not None and d != e for d, e in zip(event, self.event_shape)):
-            raise ValueError(f"{name} has shape {tuple(x.shape)}; expected [batch, "
-                             f"{', '.join(map(str, self.event_shape))}] (event shape "
-                             f"{self.event_shape}).")
+        if event is None or any(d is not None and d != e
+                                for d, e in zip(event, self.event_shape)):
+            raise ValueError(f"{name} has shape {tuple(x.shape)}; expected [..., "
+                             f"{', '.join(map(str, self.event_shape))}] (any batch shape, then "
+                             f"the event shape {self.event_shape}).")
         return x
 
     def forward_and_log_det(self, x, training=False):
-        """`(z, log|det df/dx|)` for a batch `x`: z `[B, *event]`, log-det `[B]`."""
-        return forward_and_log_det(self.flow, x, training=training)
+        """`(z, log|det df/dx|)` for `x` `[..., *event]`: z shaped like `x`, log-det `[...]`."""
+        return self.flow.forward_and_log_det(x, training=training)
 
     def log_prob(self, x, training=False):
-        """Exact log-density of `x` `[B, *event]` (raw units) -> `[B]` nats.
+        """Exact log-density of `x` `[..., *event]` (raw units) -> `[...]` nats.
 
-        Discrete models have support `[0, levels]`: outside it the density is 0 (`-inf`), not
-        the NaN the logit would give."""
+        The same density as `self.distribution`. A discrete model's support is the logit map's
+        domain, `(-a L, (1-a) L) / (1-2a)` per entry (`support`), slightly wider than the data's
+        `[0, L)`: outside it the density is 0 (`-inf`), never NaN."""
         x = self.check_input(x)
         z, log_det = self.forward_and_log_det(x, training=training)
-        log_p = self.prior.log_prob(z) + log_det
+        return self.prior.log_prob(z) + log_det
+
+    @property
+    def support(self):
+        """`(low, high)` per entry: the open interval the density covers (None, None) for
+        continuous models; `(-a L, (1-a) L) / (1-2a)` for discrete ones."""
         if self.levels is None:
-            return log_p
-        event_axes = list(range(-len(self.event_shape), 0))
-        inside = tf.reduce_all((x >= 0) & (x <= self.levels), axis=event_axes)
-        return tf.where(inside, log_p, tf.constant(-np.inf, log_p.dtype))
+            return None, None
+        return self.flow.steps[0].support()
 
     def bits_per_dim(self, x):
         """Bits per dimension of `x` `[B, *event]` -> `[B]` (for discrete data)."""
@@ -255,7 +266,7 @@ class RealNVP(keras.Model):
         """`z -> x = f^{-1}(z)`; `z` shaped like `x` or a list of per-scale parts."""
         if isinstance(z, (list, tuple)):
             z = self.merge_latents(z)
-        x, _ = inverse_and_log_det(self.flow, self.check_input(z, name="z"))
+        x, _ = self.flow.inverse_and_log_det(self.check_input(z, name="z"))
         return x
 
     def split_latents(self, z):

@@ -65,15 +65,19 @@ def find_non_finite(loss, named_weights):
 
 
 class NonFiniteGuard(keras.callbacks.Callback):
-    """Keras callback; `weights_are_good` tells a checkpoint callback it may save."""
+    """Keras callback; `weights_are_good` tells a checkpoint callback it may save.
 
-    def __init__(self, max_retries=3, lr_factor=0.5, snapshot_every=100):
+    `schedule`: the `ScaledSchedule` the optimizer's learning rate is, if it is one (its scale is
+    what gets lowered; a plain learning rate is lowered directly)."""
+
+    def __init__(self, max_retries=3, lr_factor=0.5, snapshot_every=100, schedule=None):
         super().__init__()
         if not 0.0 < lr_factor < 1.0:
             raise ValueError(f"lr_factor must be in (0, 1), got {lr_factor}")
         self.max_retries = max_retries
         self.lr_factor = lr_factor
         self.snapshot_every = snapshot_every
+        self.schedule = schedule
         self.retries = 0
         self.last_good_weights = None
         self._last_good_optimizer = None
@@ -81,13 +85,13 @@ class NonFiniteGuard(keras.callbacks.Callback):
         self._good_batches = 0
 
     def _lr_variable(self):
-        """The variable to lower: the learning rate, or a ScaledSchedule's scale."""
-        learning_rate = self.model.optimizer._learning_rate  # the variable or the schedule
-        if isinstance(learning_rate, ScaledSchedule):
-            return learning_rate.scale
-        if isinstance(learning_rate, keras.optimizers.schedules.LearningRateSchedule):
-            raise TypeError(f"NonFiniteGuard cannot lower a {type(learning_rate).__name__} "
-                            f"learning rate: wrap it in ScaledSchedule.")
+        """The variable to lower: the learning rate, or the ScaledSchedule's scale."""
+        if self.schedule is not None:
+            return self.schedule.scale
+        learning_rate = self.model.optimizer.learning_rate  # a schedule's value is a tensor
+        if not isinstance(learning_rate, keras.Variable):
+            raise TypeError("NonFiniteGuard cannot lower a learning-rate schedule: wrap it in "
+                            "ScaledSchedule and pass that as `schedule`.")
         return learning_rate
 
     def _snapshot(self):

@@ -115,14 +115,14 @@ def run(args):
         for stale in ("checkpoints", "logs"):  # --overwrite (or leftovers without checkpoints)
             shutil.rmtree(run_folder.file(stale), ignore_errors=True)
 
-    learning_rate, extra = config["lr"], {}
+    learning_rate, schedule, extra = config["lr"], None, {}
     if config["lr_schedule"] == "cosine":  # scaled, so NonFiniteGuard can lower it
-        learning_rate = ScaledSchedule(keras.optimizers.schedules.CosineDecay(
+        learning_rate = schedule = ScaledSchedule(keras.optimizers.schedules.CosineDecay(
             config["lr"], decay_steps=config["epochs"] * steps))
-        extra["lr_scale"] = learning_rate.scale
+        extra["lr_scale"] = schedule.scale
     optimizer = keras.optimizers.Adam(learning_rate, global_clipnorm=config["clip_norm"])
     model.compile(optimizer=optimizer, jit_compile=bool(config["jit_compile"]))
-    guard = NonFiniteGuard(max_retries=config["max_nonfinite_retries"])
+    guard = NonFiniteGuard(max_retries=config["max_nonfinite_retries"], schedule=schedule)
     checkpointer = RunCheckpoint(run_folder, patience=config["patience"], guard=guard,
                                  extra=extra)
     first_epoch = checkpointer.restore(model) if args.resume else 0

@@ -23,9 +23,9 @@ class AffineCoupling(FlowBijector):
 
     Args:
       mask: binary array of the event's shape; 1 marks the kept (conditioning) entries.
-      conditioner: callable `(inputs, training) -> (s, t)`, `inputs` = `[b*x, b]` concatenated on
-        the last axis (shape `[..., 2*C]`), `s` and `t` shaped like `x`. A Keras layer owned by the
-        model; the bijector only borrows it.
+      conditioner: Keras layer `(inputs, training) -> (s, t)`, `inputs` = `[b*x, b]` concatenated
+        on the last axis (shape `[..., 2*C]`), `s` and `t` shaped like `x`. Owned by the model;
+        the bijector only borrows it (and builds it if it is not built yet).
       event_shape: optional event shape the mask must match (checked here, not at first call).
       name: unique per layer (TFP's cache keys on it together with the conditioner).
     """
@@ -35,7 +35,11 @@ class AffineCoupling(FlowBijector):
         mask = np.asarray(mask, dtype=np.float32)
         self._mask = validate_mask(mask, mask.shape if event_shape is None else event_shape)
         self._conditioner = conditioner
-        super().__init__(event_ndims=mask.ndim, parameters=parameters, name=name)
+        if not conditioner.built:  # its variables must exist before they can be borrowed
+            inputs_shape = (1, *mask.shape[:-1], 2 * mask.shape[-1])
+            conditioner(tf.zeros(inputs_shape, conditioner.compute_dtype), training=False)
+        super().__init__(event_ndims=mask.ndim, parameters=parameters, name=name,
+                         layers=[conditioner])
 
     @property
     def mask(self):

@@ -8,15 +8,17 @@ Training mode (the x -> z pass of a training step, the one place the statistics 
     mu  <- momentum * mu  + (1 - momentum) * batch_mean        (same rule for var)
 
 and the batch is normalised with the *updated* running values, so training and evaluation use
-nearly the same map (the paper's weighted average). Evaluation mode uses the stored values only,
-so forward and inverse are exact inverses. The statistics live in a Keras layer
+nearly the same map (the paper's weighted average). The batch moments are those of the global
+batch: under `tf.distribute` they are all-reduced over the replicas, so N replicas with B/N
+examples each compute what one device computes with B. Evaluation mode uses the stored values
+only, so forward and inverse are exact inverses. The statistics live in a Keras layer
 (`tfnvp.nets.FlowBatchNormStatistics`) that the model owns; this bijector borrows it.
 """
 import tensorflow as tf
 
 from tfnvp.bijectors.flow_bijector import FlowBijector
 
-__all__ = ["BatchNorm"]
+__all__ = ["BatchNorm", "global_moments"]
 
 
 class BatchNorm(FlowBijector):
@@ -26,7 +28,8 @@ class BatchNorm(FlowBijector):
     def __init__(self, statistics, event_ndims, name="batch_norm"):
         parameters = dict(locals())
         self._statistics = statistics
-        super().__init__(event_ndims=event_ndims, parameters=parameters, name=name)
+        super().__init__(event_ndims=event_ndims, parameters=parameters, name=name,
+                         layers=[statistics])
 
     @property
     def statistics(self):
@@ -38,8 +41,7 @@ class BatchNorm(FlowBijector):
         variance = tf.cast(stats.moving_variance, x.dtype)
         if not training:
             return mean, variance
-        axes = list(range(x.shape.rank - 1))  # batch and spatial axes; per-feature statistics
-        batch_mean, batch_variance = tf.nn.moments(x, axes=axes)
+        batch_mean, batch_variance = global_moments(x, axes=list(range(x.shape.rank - 1)))
         momentum = tf.constant(stats.momentum, x.dtype)
         mean = momentum * mean + (1.0 - momentum) * batch_mean
         variance = momentum * variance + (1.0 - momentum) * batch_variance
@@ -51,9 +53,8 @@ class BatchNorm(FlowBijector):
     def _log_scale(self, variance, x):
         """Log-det of the map, a scalar broadcast to the batch shape of ``x``."""
         per_feature = -0.5 * tf.math.log(variance + tf.constant(self._statistics.epsilon, x.dtype))
-        entries_per_feature = 1
-        for dim in x.shape[-self.event_ndims:-1]:
-            entries_per_feature *= int(dim)
+        spatial = tf.shape(x)[x.shape.rank - self.event_ndims:-1]  # [H, W] for images, [] else
+        entries_per_feature = tf.cast(tf.reduce_prod(spatial), x.dtype)
         total = tf.reduce_sum(per_feature) * entries_per_feature
         return tf.fill(tf.shape(x)[:-self.event_ndims], total)
 
@@ -68,3 +69,20 @@ class BatchNorm(FlowBijector):
         eps = tf.constant(self._statistics.epsilon, y.dtype)
         x = y * tf.sqrt(variance + eps) + mean
         return x, -self._log_scale(variance, y)
+
+
+def global_moments(x, axes):
+    """Mean and (biased) variance of `x` over `axes` and over every replica in sync.
+
+    Outside `tf.distribute` (or with one replica) this is `tf.nn.moments`. With N replicas the
+    sums are all-reduced (differentiably) in two passes, mean first, so the result equals the
+    moments of the concatenated global batch without the cancellation of E[x^2] - E[x]^2."""
+    context = tf.distribute.get_replica_context()
+    if context is None or context.num_replicas_in_sync == 1:
+        return tf.nn.moments(x, axes=axes)
+    sum_ = tf.distribute.ReduceOp.SUM
+    count = tf.cast(tf.reduce_prod(tf.gather(tf.shape(x), axes)), x.dtype)
+    count = context.all_reduce(sum_, count)
+    mean = context.all_reduce(sum_, tf.reduce_sum(x, axis=axes)) / count
+    squares = tf.reduce_sum(tf.square(x - mean), axis=axes)
+    return mean, context.all_reduce(sum_, squares) / count

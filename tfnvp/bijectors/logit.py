@@ -7,8 +7,15 @@ For raw values `x` in `[0, levels)` (integers plus uniform noise):
     log|dy/dx| = log(1 - 2 alpha) - log(levels) - log(p) - log(1 - p)     (per entry, summed)
 
 Because this map is part of the flow, `log_prob(x)` is a density in units of the raw values and
-bits/dim needs no side correction. `alpha > 0` keeps `p` away from 0 and 1: logit(0) or logit(1)
-is never taken for inputs in range.
+bits/dim needs no side correction. `alpha > 0` keeps `p` away from 0 and 1 for data in range.
+
+The map's domain, and so the support of the flow's density, is where `0 < p < 1`:
+
+    x in ( -alpha L / (1 - 2 alpha),  (1 - alpha) L / (1 - 2 alpha) )     (wider than [0, L))
+
+(the inverse, `x = (sigmoid(y) - alpha) L / (1 - 2 alpha)`, covers all of it). Outside it the
+density is 0: the log-det is `-inf` there and the output a finite placeholder (the logit of 1/2),
+so the rest of the flow stays finite and `log_prob` is `-inf`, never NaN.
 """
 import numpy as np
 import tensorflow as tf
@@ -49,10 +56,18 @@ class LogitPreprocessing(FlowBijector):
 
     def forward_and_log_det(self, x, training=False):
         p = self._alpha + (1.0 - 2.0 * self._alpha) * x / self._levels
+        inside = (p > 0.0) & (p < 1.0)
+        p = tf.where(inside, p, tf.constant(0.5, p.dtype))  # outside: a finite placeholder
         y = tf.math.log(p) - tf.math.log1p(-p)
         const = np.log1p(-2.0 * self._alpha) - np.log(self._levels)
-        log_det = const - tf.math.log(p) - tf.math.log1p(-p)
+        log_det = tf.where(inside, const - tf.math.log(p) - tf.math.log1p(-p),
+                           tf.constant(-np.inf, p.dtype))
         return y, reduce_event(log_det, self.event_ndims)
+
+    def support(self):
+        """`(low, high)`: the open interval of raw values the map (and the density) covers."""
+        scale = self._levels / (1.0 - 2.0 * self._alpha)
+        return -self._alpha * scale, (1.0 - self._alpha) * scale
 
     def inverse_and_log_det(self, y):
         p = tf.sigmoid(y)

@@ -5,19 +5,20 @@ and the last `C/2` through the rest of the flow, `inner`:
 
     y = concat(x[..., :C/2], inner(x[..., C/2:]))          log|det| = log|det d inner|
 
-Nesting scales as `Chain([Invert(Squeeze), FactorOut(next scale), couplings, Squeeze, ...])`
-gives a latent `z` with the same shape as `x`, each scale's factored-out part in place;
+Nesting scales as `FlowChain([..., Squeeze, couplings, FactorOut(next scale), Unsqueeze])` gives
+a latent `z` with the same shape as `x`, each scale's factored-out part in place;
 `split_latents` / `merge_latents` convert between that `z` and the list of per-scale parts.
 """
 import tensorflow as tf
 
-from tfnvp.bijectors.flow_bijector import FlowBijector, forward_and_log_det, inverse_and_log_det
+from tfnvp.bijectors.flow_bijector import FlowBijector
 
 __all__ = ["FactorOut", "split_latents", "merge_latents"]
 
 
 class FactorOut(FlowBijector):
-    """Identity on the first half of the channels, `inner` (on `[H, W, C/2]`) on the rest."""
+    """Identity on the first half of the channels, `inner` (a tfnvp bijector on `[H, W, C/2]`)
+    on the rest."""
 
     def __init__(self, inner, name="factor_out"):
         parameters = dict(locals())
@@ -31,18 +32,19 @@ class FactorOut(FlowBijector):
     @staticmethod
     def _halves(x):
         channels = x.shape[-1]
-        if channels is None or channels % 2:
+        if channels is not None and channels % 2:
             raise ValueError(f"factor-out needs an even number of channels, got shape {x.shape}.")
-        return x[..., : channels // 2], x[..., channels // 2:]
+        half = tf.shape(x)[-1] // 2 if channels is None else channels // 2
+        return x[..., :half], x[..., half:]
 
     def forward_and_log_det(self, x, training=False):
         out, rest = self._halves(x)
-        rest, log_det = forward_and_log_det(self._inner, rest, training=training)
+        rest, log_det = self._inner.forward_and_log_det(rest, training=training)
         return tf.concat([out, rest], axis=-1), log_det
 
     def inverse_and_log_det(self, y):
         out, rest = self._halves(y)
-        rest, log_det = inverse_and_log_det(self._inner, rest)
+        rest, log_det = self._inner.inverse_and_log_det(rest)
         return tf.concat([out, rest], axis=-1), log_det
 
 

@@ -13,7 +13,7 @@ import tensorflow as tf
 
 from tfnvp.bijectors.flow_bijector import FlowBijector
 
-__all__ = ["Squeeze"]
+__all__ = ["Squeeze", "Unsqueeze"]
 
 
 class Squeeze(FlowBijector):
@@ -27,8 +27,8 @@ class Squeeze(FlowBijector):
                          is_constant_jacobian=True)
 
     def forward_and_log_det(self, x, training=False):
-        height, width, channels = x.shape[-3:]
-        _check_squeezable((height, width, channels))
+        _check_squeezable(x.shape[-3:])
+        height, width, channels = _event_dims(x)
         batch = tf.shape(x)[:-3]
         y = tf.reshape(x, tf.concat([[-1], [height // 2, 2, width // 2, 2, channels]], 0))
         y = tf.transpose(y, [0, 1, 3, 5, 2, 4])  # [n, H/2, W/2, C, di, dj]
@@ -36,10 +36,10 @@ class Squeeze(FlowBijector):
         return y, tf.zeros(batch, dtype=x.dtype)
 
     def inverse_and_log_det(self, y):
-        height, width, channels = y.shape[-3:]
-        if channels % 4:
+        if y.shape[-1] is not None and y.shape[-1] % 4:
             raise ValueError(f"{self.name}: the inverse needs channels divisible by 4, "
-                             f"got {channels} (shape {y.shape}).")
+                             f"got {y.shape[-1]} (shape {y.shape}).")
+        height, width, channels = _event_dims(y)
         batch = tf.shape(y)[:-3]
         x = tf.reshape(y, tf.concat([[-1], [height, width, channels // 4, 2, 2]], 0))
         x = tf.transpose(x, [0, 1, 4, 2, 5, 3])  # [n, H/2, di, W/2, dj, C]
@@ -47,10 +47,10 @@ class Squeeze(FlowBijector):
         return x, tf.zeros(batch, dtype=y.dtype)
 
     def _forward_event_shape(self, shape):
-        return shape[:-3].concatenate([shape[-3] // 2, shape[-2] // 2, shape[-1] * 4])
+        return _squeezed_shape(shape)
 
     def _inverse_event_shape(self, shape):
-        return shape[:-3].concatenate([shape[-3] * 2, shape[-2] * 2, shape[-1] // 4])
+        return _unsqueezed_shape(shape)
 
     def _forward_event_shape_tensor(self, shape):
         return tf.concat([shape[:-3], [shape[-3] // 2, shape[-2] // 2, shape[-1] * 4]], 0)
@@ -59,8 +59,68 @@ class Squeeze(FlowBijector):
         return tf.concat([shape[:-3], [shape[-3] * 2, shape[-2] * 2, shape[-1] // 4]], 0)
 
 
+class Unsqueeze(Squeeze):
+    """The inverse permutation, `[..., H, W, C] -> [..., 2H, 2W, C/4]`: it puts each scale's
+    latent back into the layout of `x`, so the flow's `z` has the shape of `x`."""
+
+    def __init__(self, name="unsqueeze"):
+        super().__init__(name=name)
+
+    def forward_and_log_det(self, x, training=False):
+        return super().inverse_and_log_det(x)
+
+    def inverse_and_log_det(self, y):
+        return super().forward_and_log_det(y)
+
+    def _forward_event_shape(self, shape):
+        return _unsqueezed_shape(shape)
+
+    def _inverse_event_shape(self, shape):
+        return _squeezed_shape(shape)
+
+    def _forward_event_shape_tensor(self, shape):
+        return super()._inverse_event_shape_tensor(shape)
+
+    def _inverse_event_shape_tensor(self, shape):
+        return super()._forward_event_shape_tensor(shape)
+
+
+def _event_dims(x):
+    """`(H, W, C)` of `x` `[..., H, W, C]`: Python ints where static, scalar tensors where not."""
+    dynamic = tf.shape(x)[-3:]
+    return tuple(d if d is not None else dynamic[i] for i, d in enumerate(x.shape[-3:]))
+
+
+def _known(fn, dim):
+    """`fn(dim)` for a static dimension that may be unknown (None stays None)."""
+    return None if dim is None else fn(dim)
+
+
+def _squeezed_shape(shape):
+    """Static `[..., H, W, C] -> [..., H/2, W/2, 4C]`; unknown dimensions stay unknown."""
+    shape = tf.TensorShape(shape)
+    if shape.rank is None:
+        return shape
+    height, width, channels = shape[-3:].as_list()
+    half, times_four = (lambda d: d // 2), (lambda d: 4 * d)
+    return shape[:-3].concatenate([_known(half, height), _known(half, width),
+                                   _known(times_four, channels)])
+
+
+def _unsqueezed_shape(shape):
+    """Static `[..., H, W, C] -> [..., 2H, 2W, C/4]`; unknown dimensions stay unknown."""
+    shape = tf.TensorShape(shape)
+    if shape.rank is None:
+        return shape
+    height, width, channels = shape[-3:].as_list()
+    double, quarter = (lambda d: 2 * d), (lambda d: d // 4)
+    return shape[:-3].concatenate([_known(double, height), _known(double, width),
+                                   _known(quarter, channels)])
+
+
 def _check_squeezable(event_shape):
+    """Even height and width where they are known statically (unknown ones are not checked)."""
     height, width, _ = event_shape
-    if height is None or width is None or height % 2 or width % 2:
+    if (height is not None and height % 2) or (width is not None and width % 2):
         raise ValueError(f"squeeze needs an even height and width, got an image of shape "
                          f"{tuple(event_shape)} (height {height}, width {width}).")
