@@ -6,6 +6,7 @@ import shutil
 import numpy as np
 import pytest
 import tensorflow as tf
+from PIL import Image
 
 from tfnvp import data
 from tfnvp_training.cli import main
@@ -129,6 +130,9 @@ def _write_bad_inputs(tmp):
     np.save(tmp / "unit_floats.npy", rng.uniform(0, 1, (50, 4, 4)))
     np.save(tmp / "empty.npy", np.zeros((0, 2)))
     np.save(tmp / "rank1.npy", np.zeros(50))
+    (tmp / "mixed").mkdir()
+    for side in (4, 6):
+        Image.fromarray(np.zeros((side, side, 3), np.uint8)).save(tmp / "mixed" / f"{side}.png")
 
 
 TRAIN = ["train", "--out", "{tmp}/new", "--epochs", "1", "--quiet"]
@@ -153,6 +157,16 @@ TRAIN = ["train", "--out", "{tmp}/new", "--epochs", "1", "--quiet"]
     ([*TRAIN, "--data", "{tmp}/rank1.npy"], ["expected vectors of rank 2", "(50,)"]),
     ([*TRAIN, "--data", "moons", "--batch-size", "20000"],
      ["batch size 20000 is larger than the 10000 training examples"]),
+    ([*TRAIN, "--data", "digits", "--levels", "0"], ["--levels must be an integer >= 2", "got 0"]),
+    ([*TRAIN, "--data", "{tmp}/too_high.npy", "--levels", "1"],
+     ["--levels must be an integer >= 2", "got 1"]),
+    ([*TRAIN, "--data", "moons", "--levels", "256"],
+     ["--levels applies to integer images", "(moons) is continuous vectors of shape (2,)"]),
+    ([*TRAIN, "--data", "{tmp}/mixed"], ["images have different sizes", "pass --image-size"]),
+    ([*TRAIN, "--data", "{tmp}/too_high.npy", "--image-size", "8"],
+     ["--image-size resizes the images of a folder or a TFDS set"]),
+    ([*TRAIN, "--data", "moons", "--validation-fraction", "1.5"],
+     ["--validation-fraction must lie in (0, 1), got 1.5"]),
 ])
 def test_bad_input_exits_non_zero_with_one_line(argv, expected, tmp_path, capsys):
     _write_bad_inputs(tmp_path)

@@ -10,11 +10,13 @@ import os
 
 from tfnvp_training.errors import UsageError
 
-__all__ = ["DEFAULTS", "MODEL_KEYS", "available_configs", "load_config", "resolve_config"]
+__all__ = ["DEFAULTS", "MODEL_KEYS", "absolute_data_dir", "available_configs", "load_config",
+           "resolve_config"]
 
 DEFAULTS = {
     "notes": "",
-    "data": None,               # dataset name or path (tfnvp.data.KNOWN_DATASETS)
+    "data": None,               # dataset name or path (tfnvp.data.KNOWN_DATASETS); paths absolute
+    "data_dir": None,           # TensorFlow Datasets' data dir (None: TFDS_DATA_DIR or its default)
     "levels": None,             # discrete values per entry for the user's integer arrays
     "image_size": None,         # resize images to image_size x image_size (None: keep)
     "validation_fraction": 0.1,
@@ -92,4 +94,16 @@ def resolve_config(config=None, overrides=None, model_overrides=None):
                          f"{resolved['lr_schedule']!r}.")
     if not resolved["data"]:
         raise UsageError("no dataset: pass --data NAME_OR_PATH or a --config that sets 'data'.")
+    from tfnvp.data import local_path  # imports TensorFlow: not at the top (fast --help)
+
+    # the run folder must not depend on the directory it was started from
+    resolved["data"] = local_path(resolved["data"]) or resolved["data"]
+    resolved["data_dir"] = absolute_data_dir(resolved["data_dir"])
     return resolved
+
+
+def absolute_data_dir(data_dir):
+    """`data_dir` as an absolute path (a remote one such as gs://... as it is; None stays)."""
+    if data_dir is None or "://" in data_dir:
+        return data_dir
+    return os.path.abspath(os.path.expanduser(data_dir))

@@ -29,9 +29,7 @@ def run(args):
     from tfnvp import data as tfnvp_data
     from tfnvp_training.evaluation import evaluate_split
 
-    bundle = tfnvp_data.load(data_name, levels=args.levels or config.get("levels"),
-                             validation_fraction=config["validation_fraction"], seed=seed,
-                             image_size=config.get("image_size"))
+    bundle = tfnvp_data.load(data_name, seed=seed, **options.data_options(args, config))
     if tuple(bundle.event_shape) != tuple(model.event_shape):
         raise UsageError(f"{data_name!r} has shape {tuple(bundle.event_shape)}, but the model "
                          f"in {run_folder.path} expects {model.event_shape}.")

@@ -2,8 +2,11 @@
 import argparse
 import re
 
-__all__ = ["PARAMETER_FLAGS", "add_architecture_arguments", "add_data_arguments", "in_flag_terms",
-           "model_overrides"]
+from tfnvp_training.config import absolute_data_dir
+from tfnvp_training.errors import UsageError
+
+__all__ = ["DATA_OPTIONS", "PARAMETER_FLAGS", "add_architecture_arguments", "add_data_arguments",
+           "data_options", "in_flag_terms", "model_overrides"]
 
 # flag -> RealNVP keyword argument
 ARCHITECTURE_FLAGS = {
@@ -22,6 +25,9 @@ ARCHITECTURE_FLAGS = {
 # library parameter -> the flag that sets it; the library's messages name parameters in backticks
 PARAMETER_FLAGS = {
     "levels": "--levels",
+    "image_size": "--image-size",
+    "validation_fraction": "--validation-fraction",
+    "data_dir": "--data-dir",
     "batch_size": "--batch-size",
     "seed": "--seed",
     **{parameter: "--" + flag.replace("_", "-") for flag, parameter in ARCHITECTURE_FLAGS.items()},
@@ -38,12 +44,42 @@ def add_data_arguments(parser, required=False):
     parser.add_argument("--data", required=required, metavar="NAME_OR_PATH",
                         help="dataset name (digits, moons, circles, checkerboard, 8gaussians, "
                              "spirals, mnist, cifar10, celeb_a, downsampled_imagenet/32x32, "
-                             "downsampled_imagenet/64x64, lsun/<category>) or a .npy/.npz/.csv "
-                             "file or image folder")
+                             "downsampled_imagenet/64x64, lsun/<category>, or any other "
+                             "TensorFlow Datasets image set) or a .npy/.npz/.csv file or image "
+                             "folder")
+    parser.add_argument("--data-dir", metavar="DIR", help="where TensorFlow Datasets keeps its "
+                        "prepared sets (default: $TFDS_DATA_DIR, else ~/tensorflow_datasets)")
     parser.add_argument("--levels", type=int, help="discrete values per entry of integer "
-                        "arrays (default 256; digits: 17)")
+                        "images (default 256; digits: 17; a TFDS set: from its image feature)")
+    parser.add_argument("--image-size", type=int, metavar="SIDE", help="resize the images of "
+                        "a folder or a TFDS set to SIDE x SIDE")
+    parser.add_argument("--validation-fraction", type=float, metavar="FRACTION",
+                        help="share of the training data held out for validation when the "
+                             "source has no validation split (default 0.1)")
     parser.add_argument("--batch-size", type=positive_int, help="batch size (paper: 64)")
     parser.add_argument("--seed", type=int, help="random seed (splits, shuffling, noise)")
+
+
+# `tfnvp.data.load` keyword arguments that flags set, and those that define the data stream
+DATA_OPTIONS = ("levels", "data_dir", "image_size", "validation_fraction")
+STREAM_OPTIONS = ("levels", "image_size", "validation_fraction")
+
+
+def data_options(args, config):
+    """The `tfnvp.data.load` keyword arguments of a run: each data flag given, else the config's
+    value. `config` records them, so the run's config.json holds what training used; a resumed
+    run (`args.resume`) keeps the values that define its data stream."""
+    for key in DATA_OPTIONS:
+        flag = getattr(args, key, None)
+        if key == "data_dir":
+            flag = absolute_data_dir(flag)
+        if flag is None:
+            continue
+        if getattr(args, "resume", False) and key in STREAM_OPTIONS and flag != config.get(key):
+            raise UsageError(f"a resumed run keeps its {key} ({config.get(key)!r}), got "
+                             f"{flag!r}; drop the flag or train into a new --out.")
+        config[key] = flag
+    return {key: config.get(key) for key in DATA_OPTIONS}
 
 
 def add_architecture_arguments(parser):

@@ -100,9 +100,8 @@ def run(args):
     from tfnvp_training.run_folder import record_versions
 
     keras.utils.set_random_seed(config["seed"])
-    bundle = tfnvp_data.load(config["data"], levels=config["levels"],
-                             validation_fraction=config["validation_fraction"],
-                             seed=config["seed"], image_size=config["image_size"])
+    bundle = tfnvp_data.load(config["data"], seed=config["seed"],
+                             **options.data_options(args, config))
     steps = steps_per_epoch(bundle, config["batch_size"])
     if args.resume:
         model = tfnvp.RealNVP.from_config(config["model_config"])

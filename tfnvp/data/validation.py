@@ -5,14 +5,36 @@ Every message names what was found and what was expected; parameters appear in b
 """
 import numpy as np
 
-__all__ = ["check_finite", "check_images", "check_validation_fraction", "check_vectors",
-           "split"]
+__all__ = ["check_finite", "check_image_size", "check_images", "check_no_image_size",
+           "check_no_levels", "check_validation_fraction", "check_vectors", "split"]
 
 
 def check_validation_fraction(fraction):
-    if not 0 < fraction < 1:
+    if isinstance(fraction, bool) or not 0 < fraction < 1:
         raise ValueError(f"`validation_fraction` must lie in (0, 1), got {fraction!r}.")
     return float(fraction)
+
+
+def check_image_size(image_size):
+    """`image_size` as an int after checking it is an integer >= 1 (the side of a square)."""
+    if isinstance(image_size, bool) or not float(image_size).is_integer() or image_size < 1:
+        raise ValueError(f"`image_size` must be an integer >= 1 (the side of the square images), "
+                         f"got {image_size!r}.")
+    return int(image_size)
+
+
+def check_no_levels(levels, source, event_shape):
+    """Continuous data takes no `levels`: refuse one instead of ignoring it."""
+    if levels is not None:
+        raise ValueError(f"`levels` applies to integer images; this data ({source}) is continuous "
+                         f"vectors of shape {tuple(event_shape)}: drop `levels`")
+
+
+def check_no_image_size(image_size, source):
+    """Only image folders and TFDS sets are resized: refuse `image_size` elsewhere."""
+    if image_size is not None:
+        raise ValueError(f"`image_size` resizes the images of a folder or a TFDS set; {source} is "
+                         f"neither: drop `image_size` (or resize the arrays yourself)")
 
 
 def check_finite(x, source):
