@@ -38,4 +38,4 @@ def test_a_relative_data_path_and_the_data_flags_are_recorded(tmp_path, monkeypa
 
     status = main(["train", "--out", "../run", "--resume", "--image-size", "8"])
     err = capsys.readouterr().err
-    assert status == 2 and "a resumed run keeps its image_size (4), got 8" in err
+    assert status == 2 and "a resumed run keeps its --image-size (4), got 8" in err

@@ -18,8 +18,9 @@ import tensorflow as tf
 import tfnvp
 from helpers import dequantised_pixels, tiny_image_model, tiny_vector_model
 from tfnvp.export import export_saved_model, next_version
+from tfnvp.run import model_checkpoint
 from tfnvp_training.cli import main
-from tfnvp_training.run_folder import RunFolder, make_checkpoint
+from tfnvp_training.run_folder import RunFolder
 
 SEEDS = {"scalar7": 7, "pair": [3, 4], "pair_again": [3, 4], "other_pair": [3, 5]}
 SAVED_MODEL_CLI = os.path.join(os.path.dirname(sys.executable), "saved_model_cli")
@@ -112,7 +113,7 @@ def exported(tmp_path_factory):
     # the image model leaves through the CLI: a run folder (config.json + checkpoint) -> export
     run = RunFolder(work / "image_run")
     run.write_config({"model_config": image.get_config()})
-    run.save_checkpoint(make_checkpoint(image, optimizer=image.optimizer,  # as 'tfnvp train'
+    run.save_checkpoint(model_checkpoint(image, optimizer=image.optimizer,  # as 'tfnvp train'
                                         epoch=tf.Variable(1)), "latest")
     assert main(["export", "--model", str(run.path), "--out", str(work / "image_export")]) == 0
     assert vector.export(str(work / "vector_export")) == str(work / "vector_export" / "1")

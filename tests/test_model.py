@@ -138,6 +138,13 @@ def test_sampling_shapes_seeds_and_zero_temperature():
     (dict(event_shape=(8, 8)), r"event_shape.*\(8, 8\)"),
     (dict(event_shape=(1,)), r"at least 2 features"),
     (dict(event_shape=(4,), num_couplings=0), r"num_couplings.*got 0"),
+    # 0 is refused, not replaced by the shape's default (0 is falsy: an `x or default` bug)
+    (dict(event_shape=(8, 8, 1), num_scales=0), r"`num_scales` must be an integer >= 1, got 0"),
+    (dict(event_shape=(8, 8, 1), num_filters=0), r"`num_filters` must be an integer >= 1"),
+    (dict(event_shape=(4,), hidden_units=0), r"`hidden_units` must be an integer >= 1, got 0"),
+    # too many scales for the image: named, with the largest that fits (not "mask ... is all 1")
+    (dict(event_shape=(8, 8, 1), num_scales=4), r"down to 1x1 pixels.*`num_scales` <= 3"),
+    (dict(event_shape=(4, 4, 1), num_scales=3), r"down to 1x1 pixels.*`num_scales` <= 2"),
 ])
 def test_bad_constructor_arguments_name_the_value(kwargs, pattern):
     with pytest.raises(ValueError, match=pattern):

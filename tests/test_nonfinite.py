@@ -121,7 +121,7 @@ def test_lr_lowered_on_each_retry():
 
 
 def test_scaled_schedule_is_lowered_and_a_plain_schedule_refused_before_training():
-    from tfnvp_training.nonfinite import ScaledSchedule
+    from tfnvp_training.learning_rate import ScaledSchedule
     x, y = np.ones((8, 2), "float32"), np.ones((8, 1), "float32")
     x[4:6] = np.nan  # the third batch of 2 is bad
     model = _model()
@@ -141,7 +141,7 @@ def test_scaled_schedule_is_lowered_and_a_plain_schedule_refused_before_training
 
 
 def test_run_checkpoint_never_writes_non_finite_weights(tmp_path):
-    from tfnvp_training.callbacks import RunCheckpoint
+    from tfnvp_training.callbacks import CheckpointSaver, RunState
     from tfnvp_training.run_folder import RunFolder
 
     class PoisonAtEpochEnd(keras.callbacks.Callback):
@@ -153,7 +153,7 @@ def test_run_checkpoint_never_writes_non_finite_weights(tmp_path):
     model = _model()
     x = np.ones((8, 2), "float32")
     model.fit(x, x[:, :1], batch_size=4, epochs=2, verbose=0,
-              callbacks=[PoisonAtEpochEnd(), RunCheckpoint(run, patience=0)])
+              callbacks=[PoisonAtEpochEnd(), CheckpointSaver(run, RunState())])
     reader = tf.train.load_checkpoint(str(tmp_path / "checkpoints" / "latest" / "ckpt"))
     assert int(reader.get_tensor("epoch/.ATTRIBUTES/VARIABLE_VALUE")) == 1  # epoch 2 not saved
     assert all(np.all(np.isfinite(reader.get_tensor(name)))
@@ -161,13 +161,11 @@ def test_run_checkpoint_never_writes_non_finite_weights(tmp_path):
 
 
 @pytest.mark.slow
-def test_train_gives_up_on_non_finite_losses_with_one_line_and_the_checkpoint_intact(
-        tmp_path, capsys, monkeypatch):
+def test_train_gives_up_on_non_finite_losses_and_keeps_the_checkpoint_intact(tmp_path, capsys):
     import hashlib
     import re
 
-    from tfnvp_training import train_command
-    from tfnvp_training.cli import main
+    from tfnvp_training import load_config, resolve_config, train
 
     def fingerprint():
         return {p.name: hashlib.sha256(p.read_bytes()).hexdigest()
@@ -187,20 +185,38 @@ def test_train_gives_up_on_non_finite_losses_with_one_line_and_the_checkpoint_in
                 weight.assign(np.full(weight.shape, np.nan, "float32"))
 
     poison = PoisonFromEpoch1()
-    monkeypatch.setattr(train_command, "EXTRA_CALLBACKS", [poison])
-    status = main(["train", "--data", "moons", "--out", str(tmp_path), "--epochs", "3",
-                   "--batch-size", "1000", "--max-nonfinite-retries", "2", "--quiet",
-                   "--coupling-layers", "2", "--hidden-units", "8"])
-    out, err = capsys.readouterr()
-    assert status == 1
-    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    config = resolve_config(load_config("moons"), {
+        "epochs": 3, "batch_size": 1000, "max_nonfinite_retries": 2},
+        {"num_couplings": 2, "hidden_units": 8})
+    with pytest.raises(NonFiniteLossError) as stopped:
+        train(config, tmp_path, callbacks=[poison], verbose=0)
+    message = str(stopped.value)
+    assert stopped.value.exit_status == 1 and len(message.splitlines()) == 1
     # Which of loss or weights trips the guard first depends on the host (see
     # training/nonfinite.py); both are named, and both count as a retry.
-    assert re.search(r"tfnvp train: non-finite (loss \(nan\)|weights \(first: [^)]+\) with a "
-                     r"finite loss \([^)]+\)) at batch 2 after 2 retries", err), err
-    assert f"the last good checkpoint {tmp_path}/checkpoints/latest is intact" in err
-    assert out.count("NonFiniteGuard: non-finite") == 2
+    assert re.search(r"^non-finite (loss \(nan\)|weights \(first: [^)]+\) with a finite loss "
+                     r"\([^)]+\)) at batch 2 after 2 retries", message), message
+    assert f"the last good checkpoint {tmp_path}/checkpoints/latest is intact" in message
+    assert capsys.readouterr().out.count("NonFiniteGuard: non-finite") == 2
     assert fingerprint() == poison.saved
     reader = tf.train.load_checkpoint(str(tmp_path / "checkpoints" / "latest" / "ckpt"))
     assert int(reader.get_tensor("epoch/.ATTRIBUTES/VARIABLE_VALUE")) == 1
     assert len((tmp_path / "metrics.csv").read_text().strip().splitlines()) == 2  # header, epoch 0
+
+
+def test_the_command_reports_a_stopped_run_in_one_line_with_its_status(tmp_path, capsys,
+                                                                       monkeypatch):
+    from tfnvp_training import trainer
+    from tfnvp_training.cli import main
+
+    def stopped(*args, **kwargs):
+        raise NonFiniteLossError("non-finite loss (nan) at batch 2 after 2 retries (...); the "
+                                 "last good checkpoint X is intact; try a lower --lr.")
+
+    monkeypatch.setattr(trainer, "train", stopped)
+    status = main(["train", "--data", "moons", "--out", str(tmp_path / "run")])
+    err = capsys.readouterr().err
+    assert status == 1 and "Traceback" not in err
+    assert err.strip().splitlines() == ["tfnvp train: non-finite loss (nan) at batch 2 after 2 "
+                                        "retries (...); the last good checkpoint X is intact; "
+                                        "try a lower --lr."]

@@ -14,8 +14,10 @@ import pytest
 import tensorflow as tf
 from tensorflow.python.framework import config as tf_config
 
-from tfnvp_training import train_command
-from tfnvp_training.cli import main
+from tfnvp_training.cli import build_parser, main
+from tfnvp_training.interrupt import TrainingInterrupted
+from tfnvp_training.run_folder import RunFolder
+from tfnvp_training.train_command import config_from_args
 
 TINY_DIGITS = ["--config", "digits", "--epochs", "2", "--batch-size", "256", "--eval-draws", "1",
                "--no-jit", "--quiet", "--seed", "3", "--scales", "2",
@@ -61,19 +63,22 @@ def _metrics(out):
 
 
 @pytest.mark.slow
-def test_interrupted_and_resumed_run_equals_the_uninterrupted_run(tmp_path, capsys, monkeypatch,
+def test_interrupted_and_resumed_run_equals_the_uninterrupted_run(tmp_path, capsys,
                                                                   deterministic_ops):
     whole, parts = tmp_path / "whole", tmp_path / "parts"
     assert main(["train", "--out", str(whole), *TINY_DIGITS]) == 0
 
-    monkeypatch.setattr(train_command, "EXTRA_CALLBACKS", [SignalAt(epoch=0, batch=2)])
-    capsys.readouterr()
-    status = main(["train", "--out", str(parts), *TINY_DIGITS])
-    err = capsys.readouterr().err
-    assert status == 130  # 128 + SIGINT, after saving
-    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
-    assert "interrupted by SIGINT at epoch 1/2, batch 3/5" in err
-    assert f"tfnvp train --out {parts} --resume" in err
+    # The same run through the library function, stopped by a signal from a callback.
+    from tfnvp_training import train
+    args = build_parser().parse_args(["train", "--out", str(parts), *TINY_DIGITS])
+    with pytest.raises(TrainingInterrupted) as stopped:
+        train(config_from_args(args, RunFolder(parts)), parts,
+              callbacks=[SignalAt(epoch=0, batch=2)], verbose=0)
+    message = str(stopped.value)
+    assert stopped.value.exit_status == 130  # 128 + SIGINT, after saving
+    assert len(message.splitlines()) == 1
+    assert "interrupted by SIGINT at epoch 1/2, batch 3/5" in message
+    assert f"tfnvp train --out {parts} --resume" in message
     reader = _reader(parts)
     assert int(reader.get_tensor("epoch/.ATTRIBUTES/VARIABLE_VALUE")) == 0
     assert int(reader.get_tensor("batch_in_epoch/.ATTRIBUTES/VARIABLE_VALUE")) == 3
@@ -82,7 +87,6 @@ def test_interrupted_and_resumed_run_equals_the_uninterrupted_run(tmp_path, caps
     assert not csv.exists() or len(csv.read_text().strip().splitlines()) <= 1  # no partial row
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # handler given back
 
-    monkeypatch.setattr(train_command, "EXTRA_CALLBACKS", [])
     status = main(["train", "--out", str(parts), "--resume", "--quiet"])
     assert status == 0
     assert "(batch 3 of 5 of that epoch)" in capsys.readouterr().out

@@ -3,7 +3,8 @@ from tfnvp import bijectors, masks, nets
 from tfnvp.accounting import bits_per_dim, nats_to_bits_per_dim
 from tfnvp.export import export_saved_model
 from tfnvp.model import RealNVP
+from tfnvp.run import load_run
 
 __version__ = "0.1.0"
-__all__ = ["RealNVP", "bijectors", "bits_per_dim", "export_saved_model", "masks",
+__all__ = ["RealNVP", "bijectors", "bits_per_dim", "export_saved_model", "load_run", "masks",
            "nats_to_bits_per_dim", "nets", "__version__"]

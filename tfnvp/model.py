@@ -93,18 +93,22 @@ class RealNVP(keras.Model):
         if self.is_image:
             height, width, _ = event_shape
             small = max(height, width) <= 16
-            self.num_scales = int(num_scales or default_num_scales(height, width))
+            self.num_scales = (default_num_scales(height, width) if num_scales is None
+                               else _check_count("num_scales", num_scales))
             self.checkerboard_couplings = _check_count("checkerboard_couplings",
                                                        checkerboard_couplings)
             self.channel_couplings = _check_count("channel_couplings", channel_couplings)
             self.final_couplings = _check_count("final_couplings", final_couplings)
             self.num_res_blocks = _check_count(
-                "num_res_blocks", num_res_blocks or (2 if small else 4), minimum=0)
-            self.num_filters = _check_count("num_filters", num_filters or (32 if small else 64))
+                "num_res_blocks", (2 if small else 4) if num_res_blocks is None else num_res_blocks,
+                minimum=0)
+            self.num_filters = _check_count(
+                "num_filters", (32 if small else 64) if num_filters is None else num_filters)
             _check_scales(self.num_scales, event_shape)
         else:
             self.num_couplings = _check_count("num_couplings", num_couplings)
-            self.hidden_units = _check_count("hidden_units", hidden_units or 128)
+            self.hidden_units = _check_count("hidden_units",
+                                             128 if hidden_units is None else hidden_units)
             self.hidden_layers = _check_count("hidden_layers", hidden_layers, minimum=0)
             if event_shape[0] < 2:
                 raise ValueError(f"a vector flow needs at least 2 features, got event_shape "
@@ -306,10 +310,18 @@ class RealNVP(keras.Model):
         return nll, tf.reduce_mean(nll) + tf.cast(self.regularization_loss(), nll.dtype)
 
     def train_step(self, data):
+        """One update on a batch: `fit`'s step, and the custom loop's (`tfnvp_training.loop`).
+
+        Under `tf.distribute` each replica sees `B / N` examples of the global batch and the
+        optimizer sums the replicas' gradients, so each replica minimises its share `loss / N`
+        of the global objective (the flow's batch norms use global-batch statistics)."""
         x, _, _ = keras.utils.unpack_x_y_sample_weight(data)
+        context = tf.distribute.get_replica_context()  # None in a cross-replica context
+        replicas = context.num_replicas_in_sync if context is not None else 1
         with tf.GradientTape() as tape:
             nll, loss = self.compute_nll_and_loss(x, training=True)
-            scaled = self.optimizer.scale_loss(loss)  # loss scaling under mixed_float16
+            # loss scaling under mixed_float16 (the identity otherwise)
+            scaled = self.optimizer.scale_loss(loss / replicas if replicas > 1 else loss)
         variables = self.trainable_variables
         gradients = tape.gradient(scaled, variables)
         self.optimizer.apply(gradients, variables)
@@ -321,7 +333,9 @@ class RealNVP(keras.Model):
         return self._update_metrics(nll, loss)
 
     def _update_metrics(self, nll, loss):
-        self.loss_tracker.update_state(loss)
+        # Weighted by the batch size, the epoch's loss is a mean per example as the nll is
+        # (a mean of batch means would overweight a small last batch), and sums over replicas.
+        self.loss_tracker.update_state(loss, sample_weight=tf.cast(tf.size(nll), loss.dtype))
         self.nll_tracker.update_state(nll)
         if self.bits_tracker is not None:
             self.bits_tracker.update_state(bits_per_dim(-nll, self.num_dims))
@@ -333,6 +347,14 @@ class RealNVP(keras.Model):
         return [m for m in trackers if m is not None]
 
     # ---------------------------------------------------------------- export and Keras plumbing
+
+    def summary(self, print_fn=None, **kwargs):
+        """Prints the flow step by step (kind, mask, event shapes, parameters), the event shape,
+        levels, scales and the latent's per-scale shapes. Keras's layer-by-layer summary
+        (conditioner layers with output shape `?`) is `keras.Model.summary(model)`."""
+        from tfnvp.summary import flow_summary
+        for line in flow_summary(self):
+            (print_fn or print)(line)
 
     def export(self, path, version=None):
         """SavedModel for TensorFlow Serving at `path/<version>/` (signatures: see
@@ -391,11 +413,19 @@ def _check_count(name, value, minimum=1):
 
 
 def _check_scales(num_scales, event_shape):
+    """Each squeeze needs an even height and width, and the last scale's checkerboard couplings
+    need at least two pixels to split."""
     height, width, _ = event_shape
-    if num_scales < 1:
-        raise ValueError(f"`num_scales` must be >= 1, got {num_scales}.")
     factor = 2 ** (num_scales - 1)
     if height % factor or width % factor:
         raise ValueError(f"`num_scales` {num_scales} squeezes {num_scales - 1} time(s), which "
                          f"needs height and width divisible by {factor}; got an image of shape "
                          f"{event_shape}.")
+    if (height // factor) * (width // factor) < 2:
+        most = 1
+        while (height % 2 ** most == 0 and width % 2 ** most == 0
+               and (height // 2 ** most) * (width // 2 ** most) >= 2):
+            most += 1
+        raise ValueError(f"`num_scales` {num_scales} squeezes an image of shape {event_shape} down "
+                         f"to {height // factor}x{width // factor} pixels, too few for the last "
+                         f"scale's checkerboard couplings; expected `num_scales` <= {most}.")

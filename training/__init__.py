@@ -1,17 +1,22 @@
-"""The tfnvp training application: the `tfnvp` command (train / evaluate / sample), run folders
-with checkpoints, callbacks and pictures, the experiment configs, and a plain custom training
-loop for users who do not use `fit`.
+"""The tfnvp training application: the `tfnvp` command, and `train`, the one training path it
+runs (run folders with checkpoints, early stopping, NaN recovery, logs, pictures; tf.distribute),
+the experiment configs, and `CustomTrainer`, the loop on `fit`'s own step for strategies `fit`
+cannot drive.
 
-Heavy imports (TensorFlow) happen inside the functions, so `tfnvp --help` stays fast.
+    from tfnvp_training import load_config, resolve_config, train
+    config = resolve_config(load_config("digits"), {"epochs": 5})
+    result = train(config, "runs/digits5")          # result["bits_per_dim"], result["model"]
+
+Heavy imports (TensorFlow) happen on first use, so `tfnvp --help` stays fast.
 """
-__all__ = ["CustomTrainer", "load_config", "train"]
+__all__ = ["CustomTrainer", "load_config", "resolve_config", "train"]
+
+_HOMES = {"CustomTrainer": "loop", "train": "trainer", "load_config": "config",
+          "resolve_config": "config"}
 
 
-def __getattr__(name):  # lazy re-exports: importing `training` must not import TensorFlow
-    if name in ("CustomTrainer", "train"):
-        from tfnvp_training import loop
-        return getattr(loop, name)
-    if name == "load_config":
-        from tfnvp_training.config import load_config
-        return load_config
+def __getattr__(name):  # lazy re-exports: importing the package must not import TensorFlow
+    if name in _HOMES:
+        import importlib
+        return getattr(importlib.import_module(f"tfnvp_training.{_HOMES[name]}"), name)
     raise AttributeError(f"module 'tfnvp_training' has no attribute {name!r}")

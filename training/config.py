@@ -10,8 +10,11 @@ import os
 
 from tfnvp_training.errors import UsageError
 
-__all__ = ["DEFAULTS", "MODEL_KEYS", "absolute_data_dir", "available_configs", "load_config",
+__all__ = ["DEFAULTS", "LR_SCHEDULES", "MODEL_KEYS", "absolute_data_dir", "available_configs",
+           "load_config",
            "resolve_config"]
+
+LR_SCHEDULES = ("plateau", "cosine", "constant")  # see tfnvp_training.learning_rate
 
 DEFAULTS = {
     "notes": "",
@@ -20,10 +23,11 @@ DEFAULTS = {
     "levels": None,             # discrete values per entry for the user's integer arrays
     "image_size": None,         # resize images to image_size x image_size (None: keep)
     "validation_fraction": 0.1,
-    "epochs": 10,
+    "epochs": 1000,             # a cap: early stopping (`patience`) ends a run long before
     "batch_size": 64,           # paper: 64
     "lr": 1e-3,                 # Adam (paper: Adam)
-    "lr_schedule": "constant",  # or "cosine": decay to 0 over `epochs` (eval-mode BN catches up)
+    "lr_schedule": "plateau",   # LR_SCHEDULES; "cosine" decays to 0 over `epochs`
+    "lr_patience": 3,           # plateau: halve the rate after this many epochs w/o improvement
     "clip_norm": None,          # global gradient-norm clipping (None: off)
     "seed": 0,
     "patience": 10,             # early stopping on validation loss (None or 0: off)
@@ -89,8 +93,8 @@ def resolve_config(config=None, overrides=None, model_overrides=None):
     resolved.update({k: v for k, v in (overrides or {}).items() if v is not None})
     resolved["model"].update({k: v for k, v in (model_overrides or {}).items() if v is not None})
     check_keys(resolved)
-    if resolved["lr_schedule"] not in ("constant", "cosine"):
-        raise UsageError(f"lr_schedule must be 'constant' or 'cosine', got "
+    if resolved["lr_schedule"] not in LR_SCHEDULES:
+        raise UsageError(f"`lr_schedule` must be one of {', '.join(LR_SCHEDULES)}, got "
                          f"{resolved['lr_schedule']!r}.")
     if not resolved["data"]:
         raise UsageError("no dataset: pass --data NAME_OR_PATH or a --config that sets 'data'.")

@@ -17,32 +17,12 @@ import keras
 import numpy as np
 
 from tfnvp_training.errors import TrainingStopped
+from tfnvp_training.learning_rate import learning_rate_variable
 
 
 class NonFiniteLossError(TrainingStopped, RuntimeError):
     """Training produced a non-finite loss or weights more than max_retries times (CLI exit
     status 1)."""
-
-
-@keras.saving.register_keras_serializable("tfnvp")
-class ScaledSchedule(keras.optimizers.schedules.LearningRateSchedule):
-    """`scale * schedule(step)`: a learning-rate schedule that NonFiniteGuard can lower (a
-    schedule's value is not a variable). `scale` is a variable: checkpoint it with the run."""
-
-    def __init__(self, schedule, scale=1.0):
-        self.schedule = schedule
-        self.scale = keras.Variable(scale, dtype="float32", trainable=False, name="lr_scale")
-
-    def __call__(self, step):
-        return self.scale * self.schedule(step)
-
-    def get_config(self):
-        return {"schedule": keras.saving.serialize_keras_object(self.schedule),
-                "scale": float(self.scale.numpy())}
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(keras.saving.deserialize_keras_object(config["schedule"]), config["scale"])
 
 
 def _all_finite(arrays):
@@ -86,13 +66,7 @@ class NonFiniteGuard(keras.callbacks.Callback):
 
     def _lr_variable(self):
         """The variable to lower: the learning rate, or the ScaledSchedule's scale."""
-        if self.schedule is not None:
-            return self.schedule.scale
-        learning_rate = self.model.optimizer.learning_rate  # a schedule's value is a tensor
-        if not isinstance(learning_rate, keras.Variable):
-            raise TypeError("NonFiniteGuard cannot lower a learning-rate schedule: wrap it in "
-                            "ScaledSchedule and pass that as `schedule`.")
-        return learning_rate
+        return learning_rate_variable(self.model.optimizer, self.schedule)
 
     def _snapshot(self):
         weights = self.model.get_weights()

@@ -29,6 +29,8 @@ PARAMETER_FLAGS = {
     "validation_fraction": "--validation-fraction",
     "data_dir": "--data-dir",
     "batch_size": "--batch-size",
+    "lr_schedule": "--lr-schedule",
+    "distribute": "--distribute",
     "seed": "--seed",
     **{parameter: "--" + flag.replace("_", "-") for flag, parameter in ARCHITECTURE_FLAGS.items()},
 }

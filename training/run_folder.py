@@ -1,4 +1,4 @@
-"""A run's folder (`--out DIR`) and its checkpoints.
+"""A run's folder (`--out DIR`), as the application writes it (`tfnvp.run` reads it).
 
     DIR/config.json        resolved config + the model's config + library versions
     DIR/checkpoints/latest the last finished epoch: model, optimizer, epoch, step, early-stop state
@@ -17,9 +17,16 @@ import platform
 from tfnvp_training.atomic import atomic_checkpoint_save, atomic_write
 from tfnvp_training.errors import UsageError
 
-__all__ = ["RunFolder", "make_checkpoint", "record_versions"]
+__all__ = ["RunFolder", "record_versions"]
 
-CHECKPOINT_KINDS = ("best", "latest")
+CONFIG_FILE = "config.json"  # tfnvp.run.CONFIG_FILE: read without importing TensorFlow
+
+
+def _library():
+    """`tfnvp.run`, imported on first use (importing tfnvp imports TensorFlow: `--help` stays
+    fast)."""
+    from tfnvp import run
+    return run
 
 
 class RunFolder:
@@ -31,7 +38,7 @@ class RunFolder:
 
     @property
     def config_path(self):
-        return self.file("config.json")
+        return self.file(CONFIG_FILE)
 
     @property
     def logs(self):
@@ -49,28 +56,23 @@ class RunFolder:
 
     def write_config(self, config):
         os.makedirs(self.path, exist_ok=True)
-        _atomic_write_text(self.config_path, json.dumps(config, indent=2, sort_keys=True) + "\n")
+        with atomic_write(self.config_path) as f:
+            f.write(json.dumps(config, indent=2, sort_keys=True) + "\n")
 
     def read_config(self):
-        if not os.path.isfile(self.config_path):
-            raise UsageError(f"{self.path} is not a run folder: {self.config_path} is missing "
-                             f"(expected the --out folder of 'tfnvp train').")
-        with open(self.config_path) as f:
-            return json.load(f)
-
-    def build_model(self):
-        """The `RealNVP` described by this run's config.json (fresh weights)."""
-        import tfnvp
-        return tfnvp.RealNVP.from_config(self.read_config()["model_config"])
+        try:
+            return _library().read_run_config(self.path)
+        except ValueError as e:
+            raise UsageError(str(e)) from None
 
     # -------------------------------------------------------------- checkpoints
 
     def has_checkpoint(self, kind):
-        return _checkpoint_dir(self.file("checkpoints", kind)) is not None
+        return _library().checkpoint_folder(self.path, kind) is not None
 
     def has_checkpoints(self):
         """True when the folder already holds a trained run (any checkpoint)."""
-        return any(self.has_checkpoint(kind) for kind in CHECKPOINT_KINDS)
+        return any(self.has_checkpoint(kind) for kind in _library().CHECKPOINT_KINDS)
 
     def save_checkpoint(self, checkpoint, kind):
         """`checkpoint.write` into a temporary folder, then renamed to `checkpoints/<kind>`."""
@@ -79,52 +81,25 @@ class RunFolder:
     def restore_checkpoint(self, checkpoint, kind, partial=False):
         """Reads `checkpoints/<kind>` (or the `.old` copy left by an interrupted save) into
         `checkpoint`; `partial=True` when `checkpoint` holds only part of what was saved."""
-        folder = _checkpoint_dir(self.file("checkpoints", kind))
+        folder = _library().checkpoint_folder(self.path, kind)
         if folder is None:
             raise UsageError(f"no '{kind}' checkpoint in {self.path} (expected "
                              f"{self.file('checkpoints', kind)}/ckpt.index).")
-        import tensorflow as tf
-        try:
-            status = checkpoint.read(os.path.join(folder, "ckpt"))
-        except (tf.errors.OpError, ValueError) as e:  # garbage or truncated files
-            reason = (getattr(e, "message", None) or str(e)).strip().splitlines()[0]
-            raise UsageError(f"checkpoint {folder} is unreadable (corrupt or truncated: "
-                             f"{reason}); expected files written by 'tfnvp train'.") from None
-        if partial:
-            status.expect_partial()
-        try:
-            status.assert_existing_objects_matched()
-        except AssertionError as e:
-            raise UsageError(f"checkpoint {folder} does not match this model/config: "
-                             f"{str(e).splitlines()[0]}") from None
+        _library().restore_checkpoint(checkpoint, folder, partial=partial)
         return folder
 
     def restore_weights(self, model, kind="best"):
-        """Only the model's variables from checkpoint `kind` (falls back to latest)."""
-        if kind == "best" and not self.has_checkpoint("best"):
-            kind = "latest"
-        self.restore_checkpoint(make_checkpoint(model), kind, partial=True)
+        """Only the model's variables from checkpoint `kind` (best falls back to latest)."""
+        kind, folder = _library().find_checkpoint(self.path, kind)
+        _library().restore_checkpoint(_library().model_checkpoint(model), folder, partial=True)
         return kind
 
     def load_trained_model(self, kind="best"):
-        """`(model, kind_used)`: the model of config.json with the weights of checkpoint `kind`
+        """`(model, kind_used)`: `tfnvp.load_run` of this folder, and which checkpoint it read
         (best falls back to latest); what `evaluate`, `sample` and `export` start from."""
-        self.read_config()
-        if not self.has_checkpoint(kind) and not self.has_checkpoint("latest"):
-            raise UsageError(f"missing checkpoint: {self.path} has no checkpoints/{kind}/"
-                             f"ckpt.index (did 'tfnvp train' finish an epoch?).")
-        model = self.build_model()
-        return model, self.restore_weights(model, kind)
-
-
-def make_checkpoint(model, **others):
-    """`tf.train.Checkpoint` of every weight of `model` (plus `others`: optimizer, counters).
-
-    A Keras 3 model is not itself a checkpoint dependency (`tf.train.Checkpoint(model=model)`
-    saves none of its weights: seen with TF 2.21 / Keras 3.15), so the weights are tracked as a
-    list, in construction order, which is the same for every model built from the same config."""
-    import tensorflow as tf
-    return tf.train.Checkpoint(model_weights=list(model.weights), **others)
+        self.read_config()  # "not a run folder" before "missing checkpoint"
+        kind_used, _ = _library().find_checkpoint(self.path, kind)
+        return _library().load_run(self.path, kind), kind_used
 
 
 def record_versions():
@@ -138,15 +113,3 @@ def record_versions():
     return {"python": platform.python_version(), "tensorflow": tf.__version__,
             "tensorflow_probability": tfp.__version__, "keras": keras.__version__,
             "tfnvp": getattr(tfnvp, "__version__", "unknown")}
-
-
-def _checkpoint_dir(final):
-    for folder in (final, f"{final}.old"):
-        if os.path.isfile(os.path.join(folder, "ckpt.index")):
-            return folder
-    return None
-
-
-def _atomic_write_text(path, text):
-    with atomic_write(path) as f:
-        f.write(text)

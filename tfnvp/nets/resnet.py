@@ -6,7 +6,9 @@
       -> BN -> ReLU -> WN-conv3x3(2C, zero-initialised)        (identity coupling at start)
       -> ScaleAndShift: s = scale * tanh(raw_s), t             each [B, H, W, C]
 
-BN here is ordinary Keras batch norm inside s/t (it needs no inverse); WN is weight norm.
+BN here is ordinary Keras batch norm inside s/t (it needs no inverse), synchronised: under
+`tf.distribute` its training statistics are the global batch's, as the flow's own batch norm; WN is
+weight norm.
 """
 import keras
 
@@ -24,9 +26,11 @@ class ResidualBlock(keras.layers.Layer):
         super().__init__(**kwargs)
         self.filters = int(filters)
         self.l2 = float(l2)
-        self.norm1 = keras.layers.BatchNormalization(dtype=self.dtype_policy, name="bn1")
+        self.norm1 = keras.layers.BatchNormalization(synchronized=True, dtype=self.dtype_policy,
+                                                     name="bn1")
         self.conv1 = WeightNormConv2D(filters, l2=l2, dtype=self.dtype_policy, name="conv1")
-        self.norm2 = keras.layers.BatchNormalization(dtype=self.dtype_policy, name="bn2")
+        self.norm2 = keras.layers.BatchNormalization(synchronized=True, dtype=self.dtype_policy,
+                                                     name="bn2")
         self.conv2 = WeightNormConv2D(filters, l2=l2, dtype=self.dtype_policy, name="conv2")
 
     def call(self, x, training=None):
@@ -52,7 +56,8 @@ class ResNetConditioner(keras.layers.Layer):
         self.input_conv = WeightNormConv2D(filters, l2=l2, dtype=policy, name="input_conv")
         self.blocks = [ResidualBlock(filters, l2=l2, dtype=policy, name=f"block{i}")
                        for i in range(num_blocks)]
-        self.output_norm = keras.layers.BatchNormalization(dtype=policy, name="output_bn")
+        self.output_norm = keras.layers.BatchNormalization(synchronized=True, dtype=policy,
+                                                             name="output_bn")
         self.output_conv = WeightNormConv2D(2 * channels, zero_init=True, l2=l2, dtype=policy,
                                             name="output_conv")
         self.head = ScaleAndShift(l2=l2, dtype=policy, name="scale_and_shift")

@@ -1,0 +1,242 @@
+"""`train`: the one training path. `tfnvp train` parses flags into a config and calls it; Python
+users call it with a config dict (`tfnvp_training.resolve_config(...)`) and a run folder.
+
+    data -> model (under the strategy's scope) -> Adam + learning-rate policy -> callbacks ->
+    `fit` (or, for multi-worker strategies, `CustomTrainer.fit` on the same `train_step`) ->
+    best weights restored -> test figure over `eval_draws` dequantisation draws -> samples.png
+
+What a run guarantees (see README "Robustness"): SIGINT/SIGTERM saves the exact state and raises
+`TrainingInterrupted`; a non-finite loss restores the last good weights and lowers the rate, up to
+`max_nonfinite_retries` times (then `NonFiniteLossError`); checkpoints are atomic and never hold
+non-finite weights; `resume=True` continues exactly where the run stopped.
+"""
+import os
+import shutil
+import sys
+import tempfile
+
+import keras
+
+import tfnvp
+from tfnvp import data as tfnvp_data
+from tfnvp_training.callbacks import (
+    CheckpointSaver,
+    EarlyStopping,
+    EpochLog,
+    RunState,
+    SampleGrid,
+)
+from tfnvp_training.distribute import is_chief, uses_custom_loop
+from tfnvp_training.errors import UsageError
+from tfnvp_training.evaluation import evaluate_split
+from tfnvp_training.interrupt import StopOnSignal, TrainingInterrupted, graceful_interrupt
+from tfnvp_training.learning_rate import PlateauDecay, make_learning_rate
+from tfnvp_training.loop import CustomTrainer
+from tfnvp_training.nonfinite import NonFiniteGuard, NonFiniteLossError
+from tfnvp_training.run_folder import RunFolder, record_versions
+
+__all__ = ["steps_per_epoch", "train"]
+
+
+def steps_per_epoch(bundle, batch_size):
+    """Full training batches per epoch (the last partial batch is dropped)."""
+    num = bundle.num_train
+    if num is None:  # a TFDS split: its cardinality, or count it once
+        num = int(bundle.train.cardinality())
+        if num < 0:
+            num = int(bundle.train.reduce(0, lambda count, _: count + 1))
+    if num < batch_size:
+        raise UsageError(f"batch size {batch_size} is larger than the {num} training examples "
+                         f"of {bundle.name!r}; expected `batch_size` <= {num}.")
+    return num // batch_size
+
+
+def train(config, out, *, resume=False, overwrite=False, strategy=None, callbacks=(),
+          verbose="auto", log=None):
+    """Trains the flow `config` describes and writes the run folder `out`.
+
+    Args:
+      config: a resolved config (`tfnvp_training.resolve_config`); with `resume`, the run's own
+        (its config.json, as `tfnvp train --resume` reads it).
+      out: the run folder.
+      resume: continue the run in `out` from its latest checkpoint, exactly.
+      overwrite: replace a run already in `out` (otherwise refused).
+      strategy: a `tf.distribute` strategy (None: one device); build nothing before passing it.
+      callbacks: more Keras callbacks (they see every batch and epoch, as under `fit`).
+      verbose: "auto" (progress bars on a terminal, one line per epoch otherwise), "lines"
+        (one line per epoch), 0 (nothing).
+      log: where messages go (default stdout).
+
+    Returns a dict: split ("test", or "validation" when the data has no test split), nll,
+    bits_per_dim (None for continuous data), draws, examples, nll_per_draw (the test figure over
+    `eval_draws` dequantisation draws), stopped_early, best_val_loss, checkpoint (which one was
+    restored), run (the folder's path), model (with those weights), chief. A non-chief worker
+    returns only stopped_early, best_val_loss, run and chief (False).
+    Raises `TrainingInterrupted` / `NonFiniteLossError`
+    (`TrainingStopped`: the run folder says where to continue) and `UsageError`/`ValueError`
+    for bad input before anything is written.
+    """
+    import tensorflow as tf
+    log = log or sys.stdout
+    strategy = strategy or tf.distribute.get_strategy()
+    run_folder = RunFolder(out)
+    if not resume and run_folder.has_checkpoints() and not overwrite:
+        raise UsageError(f"{run_folder.path} already holds a run with checkpoints; expected "
+                         f"--resume to continue it, --overwrite to replace it, or a new --out "
+                         f"folder.")
+    chief = is_chief(strategy)
+    replicas = strategy.num_replicas_in_sync
+    if config["batch_size"] % replicas:
+        raise UsageError(f"batch size {config['batch_size']} does not split over "
+                         f"{replicas} replicas; expected a multiple of {replicas}.")
+
+    keras.utils.set_random_seed(config["seed"])
+    bundle = tfnvp_data.load(config["data"], seed=config["seed"], levels=config["levels"],
+                             data_dir=config.get("data_dir"), image_size=config["image_size"],
+                             validation_fraction=config["validation_fraction"])
+    steps = steps_per_epoch(bundle, config["batch_size"])
+    with strategy.scope():
+        if resume:
+            model = tfnvp.RealNVP.from_config(config["model_config"])
+            if tuple(model.event_shape) != tuple(bundle.event_shape):
+                raise UsageError(f"the run in {run_folder.path} models shape "
+                                 f"{model.event_shape}, but {config['data']!r} has shape "
+                                 f"{tuple(bundle.event_shape)}.")
+        else:
+            model = tfnvp.RealNVP(bundle.event_shape, bundle.levels, **config["model"])
+            config["model_config"] = _json_safe(model.get_config())
+        learning_rate, schedule = make_learning_rate(config, steps)
+        optimizer = keras.optimizers.Adam(learning_rate, global_clipnorm=config["clip_norm"])
+        model.compile(optimizer=optimizer, jit_compile=bool(config["jit_compile"]))
+
+    # A non-chief worker writes its (identical) checkpoints into a folder it deletes at the end.
+    write_folder = run_folder if chief else RunFolder(tempfile.mkdtemp(prefix="tfnvp-worker-"))
+    state = RunState()
+    guard = NonFiniteGuard(max_retries=config["max_nonfinite_retries"], schedule=schedule)
+    saver = CheckpointSaver(run_folder, state, guard=guard, write_folder=write_folder,
+                            extra={"lr_scale": schedule.scale} if schedule else None)
+    early_stopping = EarlyStopping(state, patience=config["patience"])
+    first_epoch = saver.restore(model) if resume else 0
+    done = saver.batches_done
+    if chief:
+        if not resume:  # --overwrite, or leftovers without checkpoints
+            for stale in ("checkpoints", "logs", "metrics.csv"):
+                path = run_folder.file(stale)
+                shutil.rmtree(path, ignore_errors=True) if os.path.isdir(path) else (
+                    os.path.exists(path) and os.remove(path))
+        config["versions"] = record_versions()  # after the restore: a bad one changes nothing
+        run_folder.write_config(config)
+    epochs = config["epochs"]
+    if resume:
+        print(f"resuming {run_folder.path} at epoch {first_epoch}, step "
+              f"{int(state.step.numpy())}"
+              + (f" (batch {done} of {steps} of that epoch)" if done else ""), file=log)
+
+    def batches(split, training, **stream):
+        return tfnvp_data.batches(split, config["batch_size"], levels=bundle.levels,
+                                  training=training, horizontal_flip=bundle.horizontal_flip,
+                                  seed=config["seed"], **stream)
+
+    progress_bar = verbose == "auto" and log.isatty()
+    run_callbacks = [guard, saver, early_stopping, *callbacks]
+    if config["lr_schedule"] == "plateau":
+        run_callbacks.append(PlateauDecay(state, patience=config["lr_patience"],
+                                          schedule=schedule))
+    if verbose != 0 and not progress_bar:
+        run_callbacks.append(EpochLog(state, epochs, file=log, schedule=schedule))
+    files = []
+    if chief:
+        files = [keras.callbacks.CSVLogger(run_folder.metrics_csv, append=resume),
+                 keras.callbacks.TensorBoard(run_folder.logs, write_graph=False)]
+        run_callbacks += files
+        if model.is_image:
+            run_callbacks.append(SampleGrid(os.path.join(run_folder.logs, "samples"),
+                                            temperature=config["sample_temperature"],
+                                            seed=config["seed"]))
+    validation = batches(bundle.validation, False)
+    custom_loop = CustomTrainer(model, strategy, jit_compile=bool(config["jit_compile"])) \
+        if uses_custom_loop(strategy) else None
+
+    def fit(first, last, skip=0):
+        stream = batches(bundle.train, True, epochs=(first, last), skip=skip)
+        arguments = dict(validation_data=validation, initial_epoch=first, epochs=last,
+                         steps_per_epoch=steps - skip, callbacks=run_callbacks,
+                         verbose=1 if progress_bar else 0)
+        if custom_loop is not None:
+            custom_loop.fit(stream, **arguments)
+        else:
+            model.fit(stream, shuffle=False, **arguments)
+
+    try:
+        with graceful_interrupt() as interrupted:
+            run_callbacks.append(StopOnSignal(interrupted, raise_interrupt=True))
+            try:
+                if done and first_epoch < epochs:  # the rest of the interrupted epoch first
+                    fit(first_epoch, first_epoch + 1, skip=done)
+                    first_epoch += 1
+                if first_epoch < epochs and not early_stopping.exhausted:
+                    fit(first_epoch, epochs)
+                if interrupted:  # arrived during the last validation: the epoch is saved
+                    raise TrainingInterrupted(interrupted.signum)
+            except TrainingInterrupted as stop:
+                _close(files)
+                saved = saver.save("latest")
+                where = (f"saved the exact state to {run_folder.file('checkpoints', 'latest')}"
+                         if saved else "weights were not finite: kept the last good checkpoint")
+                raise TrainingInterrupted(stop.signum, (
+                    f"{stop} at epoch {int(state.epoch.numpy()) + 1}/{epochs}, batch "
+                    f"{saver.batches_done}/{steps}; {where}; continue with: "
+                    f"tfnvp train --out {out} --resume")) from None
+            except NonFiniteLossError as error:
+                _close(files)
+                kept = (f"the last good checkpoint {run_folder.file('checkpoints', 'latest')} "
+                        f"is intact" if run_folder.has_checkpoint("latest")
+                        else "no checkpoint written")
+                raise NonFiniteLossError(f"{error}; {kept}; try a lower --lr or a "
+                                         f"--clip-norm.") from None
+    finally:
+        if not chief:
+            shutil.rmtree(write_folder.path, ignore_errors=True)
+    summary = {"stopped_early": early_stopping.stopped_early, "chief": chief,
+               "best_val_loss": float(state.best.numpy()), "run": run_folder.path}
+    if not chief:  # the chief reports the figure and writes the pictures
+        return summary
+    summary["checkpoint"] = run_folder.restore_weights(model, "best")  # falls back to latest
+    split_name, split = ("test", bundle.test) if bundle.test is not None else (
+        "validation", bundle.validation)
+    result = evaluate_split(model, split, batch_size=config["batch_size"], seed=config["seed"],
+                            draws=config["eval_draws"], jit_compile=bool(config["jit_compile"]))
+    write_samples_png(model, bundle, run_folder.samples_png, config)
+    return {"split": split_name, **result, **summary, "model": model}
+
+
+def _close(callbacks):
+    """Close the files of callbacks whose `fit` was cut short by an exception."""
+    for callback in callbacks:
+        callback.on_train_end()
+
+
+def write_samples_png(model, bundle, path, config, num=64):
+    """Image grid of samples, or for vectors data | samples (| density for 2-D)."""
+    import numpy as np
+
+    from tfnvp_training.pictures import image_grid, save_image, save_vector_figure
+
+    samples = model.sample(num if model.is_image else 2000,
+                           temperature=config["sample_temperature"], seed=config["seed"]).numpy()
+    if model.is_image:
+        save_image(path, image_grid(samples, model.levels))
+        return
+    data = np.stack([x.numpy() for x, _ in zip(bundle.train, range(2000))])
+    log_prob_fn = None
+    if model.num_dims == 2:
+        log_prob_fn = lambda grid: np.concatenate(  # noqa: E731
+            [model.log_prob(grid[i:i + 4096]).numpy() for i in range(0, len(grid), 4096)])
+    save_vector_figure(path, data, samples, log_prob_fn)
+
+
+def _json_safe(value):
+    """Keras configs may hold tuples and numpy scalars: make them JSON types."""
+    import json
+    return json.loads(json.dumps(value, default=lambda o: o.item() if hasattr(o, "item")
+                                 else list(o) if isinstance(o, tuple) else str(o)))
