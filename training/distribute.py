@@ -14,9 +14,19 @@ a temporary folder they delete (TensorFlow's collectives need every worker to sa
 import json
 import os
 
-__all__ = ["DISTRIBUTE_CHOICES", "is_chief", "make_strategy", "uses_custom_loop"]
+from tfnvp_training.errors import TrainingStopped
+
+__all__ = ["DISTRIBUTE_CHOICES", "WorkerLost", "is_chief", "make_strategy", "uses_custom_loop"]
 
 DISTRIBUTE_CHOICES = ("auto", "off", "mirrored", "multi-worker")
+
+
+class WorkerLost(TrainingStopped):
+    """A worker of the cluster stopped answering (its collectives were aborted): this one stops
+    too. Exit status 75 (EX_TEMPFAIL): restart every worker with `--auto-resume` and the run
+    continues from its last checkpoint."""
+
+    exit_status = 75
 
 
 def _cluster_workers():

@@ -26,6 +26,9 @@ class CustomTrainer:
     def __init__(self, model, strategy=None, jit_compile=False):
         self.model = model
         self.strategy = strategy or tf.distribute.get_strategy()
+        if not model.optimizer.built:  # as `fit` does: slots must exist before the first step
+            with self.strategy.scope():
+                model.optimizer.build(model.trainable_variables)
         train_step = tf.function(model.train_step, jit_compile=jit_compile)
         test_step = tf.function(model.test_step, jit_compile=jit_compile)
         self._train = tf.function(lambda batch: self.strategy.run(train_step, (batch,)))

@@ -41,6 +41,9 @@ def add_arguments(parser):
                                "checkpoint, mid-epoch after an interrupt)")
     existing.add_argument("--overwrite", action="store_true",
                           help="replace the run already in --out (deletes its checkpoints)")
+    existing.add_argument("--auto-resume", action="store_true",
+                          help="--resume when --out holds a checkpoint, else start the run: the "
+                               "one command a cluster manager restarts every worker with")
     parser.add_argument("--quiet", action="store_true",
                         help="one line per epoch instead of progress bars (the default when "
                              "the output is not a terminal)")
@@ -65,9 +68,12 @@ def config_from_args(args, run):
         saved = run.read_config()
         if not run.has_checkpoint("latest"):
             raise UsageError(f"cannot --resume: no checkpoint in {run.path}/checkpoints/latest.")
-        if any(v is not None for v in options.model_overrides(args).values()):
-            raise UsageError("the architecture of a resumed run is fixed: drop the "
-                             "architecture flags or train into a new --out folder.")
+        changed = {k: v for k, v in options.model_overrides(args).items()
+                   if v is not None and saved.get("model", {}).get(k) != v}
+        if changed:  # the same flags again are fine (a cluster manager repeats the command)
+            raise UsageError(f"the architecture of a resumed run is fixed (got "
+                             f"`{next(iter(changed))}` {next(iter(changed.values()))!r}): drop "
+                             f"the architecture flags or train into a new --out folder.")
         base = {k: v for k, v in saved.items() if k not in ("versions", "model_config")}
         config = resolve_config(base, flags)
         for key in ("data", "levels", "image_size", "validation_fraction", "batch_size",
@@ -83,6 +89,8 @@ def config_from_args(args, run):
 
 def run(args):
     run_folder = RunFolder(args.out)
+    if args.auto_resume:
+        args.resume = run_folder.has_checkpoint("latest")
     config = config_from_args(args, run_folder)
     if not args.resume and run_folder.has_checkpoints() and not args.overwrite:
         raise UsageError(f"{run_folder.path} already holds a run with checkpoints; expected "

@@ -16,6 +16,7 @@ import sys
 import tempfile
 
 import keras
+import tensorflow as tf
 
 import tfnvp
 from tfnvp import data as tfnvp_data
@@ -26,7 +27,7 @@ from tfnvp_training.callbacks import (
     RunState,
     SampleGrid,
 )
-from tfnvp_training.distribute import is_chief, uses_custom_loop
+from tfnvp_training.distribute import WorkerLost, is_chief, uses_custom_loop
 from tfnvp_training.errors import UsageError
 from tfnvp_training.evaluation import evaluate_split
 from tfnvp_training.interrupt import StopOnSignal, TrainingInterrupted, graceful_interrupt
@@ -76,7 +77,6 @@ def train(config, out, *, resume=False, overwrite=False, strategy=None, callback
     (`TrainingStopped`: the run folder says where to continue) and `UsageError`/`ValueError`
     for bad input before anything is written.
     """
-    import tensorflow as tf
     log = log or sys.stdout
     strategy = strategy or tf.distribute.get_strategy()
     run_folder = RunFolder(out)
@@ -116,7 +116,8 @@ def train(config, out, *, resume=False, overwrite=False, strategy=None, callback
     saver = CheckpointSaver(run_folder, state, guard=guard, write_folder=write_folder,
                             extra={"lr_scale": schedule.scale} if schedule else None)
     early_stopping = EarlyStopping(state, patience=config["patience"])
-    first_epoch = saver.restore(model) if resume else 0
+    with strategy.scope():  # the optimizer's slots are created for the restore
+        first_epoch = saver.restore(model) if resume else 0
     done = saver.batches_done
     if chief:
         if not resume:  # --overwrite, or leftovers without checkpoints
@@ -187,6 +188,16 @@ def train(config, out, *, resume=False, overwrite=False, strategy=None, callback
                     f"{stop} at epoch {int(state.epoch.numpy()) + 1}/{epochs}, batch "
                     f"{saver.batches_done}/{steps}; {where}; continue with: "
                     f"tfnvp train --out {out} --resume")) from None
+            except tf.errors.OpError as error:
+                if custom_loop is None:  # one process: not a lost worker, a real error
+                    raise
+                _close(files)
+                reason = (error.message or str(error)).strip().splitlines()[0][:200]
+                raise WorkerLost(
+                    f"lost the cluster at epoch {int(state.epoch.numpy()) + 1}/{epochs} "
+                    f"({type(error).__name__}: {reason}); the last checkpoint "
+                    f"{run_folder.file('checkpoints', 'latest')} is intact; restart every "
+                    f"worker with: tfnvp train --out {out} --auto-resume ...") from None
             except NonFiniteLossError as error:
                 _close(files)
                 kept = (f"the last good checkpoint {run_folder.file('checkpoints', 'latest')} "
@@ -200,6 +211,7 @@ def train(config, out, *, resume=False, overwrite=False, strategy=None, callback
     summary = {"stopped_early": early_stopping.stopped_early, "chief": chief,
                "best_val_loss": float(state.best.numpy()), "run": run_folder.path}
     if not chief:  # the chief reports the figure and writes the pictures
+        _wait_for_every_worker(strategy, custom_loop)
         return summary
     summary["checkpoint"] = run_folder.restore_weights(model, "best")  # falls back to latest
     split_name, split = ("test", bundle.test) if bundle.test is not None else (
@@ -207,7 +219,15 @@ def train(config, out, *, resume=False, overwrite=False, strategy=None, callback
     result = evaluate_split(model, split, batch_size=config["batch_size"], seed=config["seed"],
                             draws=config["eval_draws"], jit_compile=bool(config["jit_compile"]))
     write_samples_png(model, bundle, run_folder.samples_png, config)
+    _wait_for_every_worker(strategy, custom_loop)
     return {"split": split_name, **result, **summary, "model": model}
+
+
+def _wait_for_every_worker(strategy, custom_loop):
+    """A last all-reduce, so no worker leaves while another still works (the cluster's
+    coordination service reports a departed worker as a crash)."""
+    if custom_loop is not None:
+        strategy.reduce("SUM", strategy.run(lambda: tf.constant(1.0)), axis=None)
 
 
 def _close(callbacks):
