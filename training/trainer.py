@@ -159,7 +159,10 @@ def train(config, out, *, resume=False, overwrite=False, strategy=None, callback
         if uses_custom_loop(strategy) else None
 
     def fit(first, last, skip=0):
-        stream = batches(bundle.train, True, epochs=(first, last), skip=skip)
+        # Sharded by data: every worker builds each global batch (its noise and flips a function
+        # of (seed, epoch, batch)) and keeps its slice, so the replica count changes nothing.
+        stream = batches(bundle.train, True, epochs=(first, last), skip=skip).with_options(
+            _shard_by_data())
         arguments = dict(validation_data=validation, initial_epoch=first, epochs=last,
                          steps_per_epoch=steps - skip, callbacks=run_callbacks,
                          verbose=1 if progress_bar else 0)
@@ -221,6 +224,12 @@ def train(config, out, *, resume=False, overwrite=False, strategy=None, callback
     write_samples_png(model, bundle, run_folder.samples_png, config)
     _wait_for_every_worker(strategy, custom_loop)
     return {"split": split_name, **result, **summary, "model": model}
+
+
+def _shard_by_data():
+    options = tf.data.Options()
+    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+    return options
 
 
 def _wait_for_every_worker(strategy, custom_loop):
