@@ -229,3 +229,37 @@ def test_corrupt_checkpoint_is_one_line_and_left_alone(moons_run, tmp_path, caps
         assert "is unreadable (corrupt or truncated" in err and str(broken) in err
     assert _fingerprint(broken) == before
     assert not (tmp_path / "s.npy").exists()
+
+
+@pytest.mark.slow
+def test_console_output_is_plain_lines_when_not_a_terminal(tmp_path):
+    """Redirected to a file (or a pipe), `tfnvp train` writes one line per epoch, no progress-bar
+    control characters, and none of TensorFlow's start-up lines."""
+    import subprocess
+    import sys
+
+    from tfnvp_training.quiet_start import NOISE
+    result = subprocess.run(
+        [sys.executable, "-m", "tfnvp_training.cli", "train", "--data", "moons", "--out",
+         str(tmp_path / "run"), "--epochs", "2", "--batch-size", "500", *TINY_VECTOR],
+        capture_output=True, text=True, timeout=600, cwd=tmp_path,
+        env={k: v for k, v in __import__("os").environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"})
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    epochs = [line for line in lines if line.startswith("epoch ")]
+    assert [e.split()[1] for e in epochs] == ["1/2", "2/2"]
+    assert all("val_loss" in e and "lr 0.001" in e for e in epochs)
+    assert "\r" not in result.stdout and "\x1b[" not in result.stdout
+    assert not [line for line in result.stderr.splitlines() if any(n in line for n in NOISE)], \
+        result.stderr
+
+
+def test_version_and_defaults_in_help(capsys):
+    with pytest.raises(SystemExit) as done:
+        main(["--version"])
+    assert done.value.code == 0 and capsys.readouterr().out.strip() == "tfnvp 0.1.0"
+    with pytest.raises(SystemExit):
+        main(["train", "--help"])
+    text = " ".join(capsys.readouterr().out.split())  # argparse wraps lines
+    assert "(default 1000, or the config's)" in text and "(default: auto)" in text
+    assert "plateau (the default)" in text and "(default 0.001, or the config's)" in text

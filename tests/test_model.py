@@ -175,3 +175,19 @@ def test_distribution_samples_and_scores_like_the_model():
     x = dist.sample(5, seed=(1, 2))
     assert x.shape == (5, 3)
     np.testing.assert_allclose(dist.log_prob(x).numpy(), model.log_prob(x).numpy(), rtol=1e-9)
+
+
+def test_summary_shows_the_flow_step_by_step():
+    model = tfnvp.RealNVP((8, 8, 1), levels=17, num_res_blocks=1, num_filters=8)
+    lines = []
+    model.summary(print_fn=lines.append)
+    text = "\n".join(lines)
+    assert "image flow, 2 scale(s), event shape (8, 8, 1), 17 levels" in lines[0]
+    names = [line.split()[0] for line in lines if line.strip().startswith(("s0_", "s1_", "logit"))]
+    assert names[:3] == ["logit_preprocessing", "s0_checker0", "s0_checker0_bn"]
+    assert names[-1] == "s0_unsqueeze" and "s1_checker3" in names
+    assert "checkerboard 1, ResNet 1 blocks x 8" in text and "channels 0" in text
+    assert "(8, 8, 1) -> (4, 4, 4)" in text  # the squeeze
+    assert f"Total params: {model.count_params():,}" in text
+    assert "per scale (finest first" in text and "(4, 4, 2), (4, 4, 2)" in text
+    assert "?" not in text  # Keras's own summary shows output shape '?' for every layer

@@ -136,3 +136,59 @@ def test_image_grid_layout_and_range():
     assert grid[0, 0, 0] == 0.0 and grid[0, 3, 0] == 1.0  # 16.5 -> level 16 -> white
     assert grid[4, 0, 0] == 1.0  # 20 is clipped to the top level
     assert grid[3, 0, 0] == 1.0 and grid[0, 2, 0] == 1.0  # white borders
+
+
+def test_loss_and_nll_are_means_per_example_so_loss_is_nll_plus_l2():
+    """With a small last batch, a mean of batch means differs from the mean per example: the
+    epoch's loss must be the nll plus the L2 term (which is constant in evaluation)."""
+    model = tiny_vector_model(l2=1e-2)
+    randomize_weights_of(model)
+    model.compile(optimizer=keras.optimizers.Adam(1e-3))
+    x = two_moons(70)  # batches of 32, 32 and 6
+    logs = model.evaluate(tf.data.Dataset.from_tensor_slices(x).batch(32), return_dict=True,
+                          verbose=0)
+    l2 = float(model.regularization_loss())
+    assert l2 > 1e-3
+    np.testing.assert_allclose(logs["nll"], -model.log_prob(x).numpy().mean(), rtol=1e-5)
+    np.testing.assert_allclose(logs["loss"], logs["nll"] + l2, rtol=1e-5)
+
+
+def randomize_weights_of(model):
+    from helpers import randomized
+    return randomized(model, scale=0.5)
+
+
+def test_plateau_policy_halves_the_rate_and_early_stopping_stops_on_the_run_state():
+    from tfnvp_training.callbacks import EarlyStopping, RunState
+    from tfnvp_training.learning_rate import PlateauDecay
+
+    class ValLoss(keras.callbacks.Callback):
+        """Reports a chosen validation loss per epoch (first in the list: before the others)."""
+
+        def __init__(self, values):
+            super().__init__()
+            self.values = values
+
+        def on_epoch_end(self, epoch, logs=None):
+            logs["val_loss"] = self.values[epoch]
+
+    values = [3.0, 2.0, 2.5, 2.5, 2.5, 1.5, 2.0, 2.0, 2.0, 2.0, 2.0, 2.0, 2.0, 2.0, 2.0, 2.0]
+    model = tiny_vector_model()
+    model.compile(optimizer=keras.optimizers.SGD(0.4))
+    state = RunState()
+    stopper = EarlyStopping(state, patience=7)
+    rates = []
+
+    class Rate(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            rates.append(float(model.optimizer.learning_rate.numpy()))
+
+    # the stopper before the decay: each asks the shared state, so their order does not matter
+    history = model.fit(two_moons(64), batch_size=64, epochs=len(values), verbose=0,
+                        callbacks=[ValLoss(values), stopper, PlateauDecay(state, patience=3),
+                                   Rate()])
+    # best at epochs 0, 1, 5; waits 0 0 1 2 3 0 1 2 3 4 5 6 7 -> halved at waits 3 and 6
+    assert rates == pytest.approx([0.4, 0.4, 0.4, 0.4, 0.2, 0.2, 0.2, 0.2, 0.1, 0.1, 0.1,
+                                   0.05, 0.05])
+    assert stopper.stopped_early and len(history.history["loss"]) == 13  # of 16 epochs
+    assert float(state.best.numpy()) == 1.5

@@ -26,14 +26,37 @@ COMMANDS = {
 }
 
 
+class HelpWithDefaults(argparse.HelpFormatter):
+    """Shows each flag's default, where it has one of its own (flags whose default comes from the
+    run's config say so in their help)."""
+
+    def _get_help_string(self, action):
+        text = action.help or ""
+        if (action.default not in (None, False, argparse.SUPPRESS) and "%(default)" not in text
+                and action.option_strings):
+            text += " (default: %(default)s)"
+        return text
+
+
+def _version():
+    """The installed tfnvp's version, read without importing it (that imports TensorFlow)."""
+    from importlib import metadata
+    try:
+        return metadata.version("tfnvp")
+    except metadata.PackageNotFoundError:
+        return "unknown (not installed)"
+
+
 def build_parser():
     parser = argparse.ArgumentParser(
         prog="tfnvp", description="Real NVP normalizing flows (Dinh et al. 2017): train, "
                                   "evaluate and sample.")
+    parser.add_argument("--version", action="version", version=f"tfnvp {_version()}")
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, module_name in COMMANDS.items():
         module = importlib.import_module(module_name)
-        sub = subparsers.add_parser(name, help=module.HELP, description=module.HELP)
+        sub = subparsers.add_parser(name, help=module.HELP, description=module.HELP,
+                                    formatter_class=HelpWithDefaults)
         module.add_arguments(sub)
         sub.set_defaults(run=module.run)
     return parser
@@ -42,8 +65,10 @@ def build_parser():
 def main(argv=None):
     """Entry point of `tfnvp`; returns the exit status (0; 2 for bad input; `TrainingStopped`'s
     status when training stopped early)."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     args = build_parser().parse_args(argv)
+    if not os.environ.get("TFNVP_DEBUG"):
+        from tfnvp_training.quiet_start import start_tensorflow
+        start_tensorflow()  # once, before the command: its start-up lines are not for users
     try:
         args.run(args)
     except (UsageError, ValueError, FileNotFoundError, NotADirectoryError) as e:

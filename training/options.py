@@ -58,8 +58,10 @@ def add_data_arguments(parser, required=False):
     parser.add_argument("--validation-fraction", type=float, metavar="FRACTION",
                         help="share of the training data held out for validation when the "
                              "source has no validation split (default 0.1)")
-    parser.add_argument("--batch-size", type=positive_int, help="batch size (paper: 64)")
-    parser.add_argument("--seed", type=int, help="random seed (splits, shuffling, noise)")
+    parser.add_argument("--batch-size", type=positive_int,
+                        help="the global batch (default 64 as in the paper, or the config's)")
+    parser.add_argument("--seed", type=int,
+                        help="random seed: splits, shuffling, noise (default 0)")
 
 
 # `tfnvp.data.load` keyword arguments that flags set, and those that define the data stream

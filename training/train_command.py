@@ -5,7 +5,7 @@ The run folder is described in `tfnvp_training.run_folder`; the training path in
 import argparse
 
 from tfnvp_training import options
-from tfnvp_training.config import LR_SCHEDULES, load_config, resolve_config
+from tfnvp_training.config import DEFAULTS, LR_SCHEDULES, load_config, resolve_config
 from tfnvp_training.distribute import DISTRIBUTE_CHOICES
 from tfnvp_training.errors import UsageError
 from tfnvp_training.run_folder import RunFolder
@@ -19,22 +19,30 @@ def add_arguments(parser):
                              "or a JSON file; flags override it")
     options.add_data_arguments(parser)
     parser.add_argument("--out", required=True, metavar="DIR", help="run folder to write")
-    parser.add_argument("--epochs", type=options.positive_int, help="total epochs")
-    parser.add_argument("--lr", type=float, help="Adam learning rate (default 1e-3)")
+    parser.add_argument("--epochs", type=options.positive_int,
+                        help="total epochs, a cap: early stopping usually ends the run first "
+                             f"(default {DEFAULTS['epochs']}, or the config's)")
+    parser.add_argument("--lr", type=float,
+                        help=f"Adam learning rate (default {DEFAULTS['lr']:g}, or the config's)")
     parser.add_argument("--lr-schedule", choices=LR_SCHEDULES,
-                        help="plateau (default): halve the rate after every 3 epochs without "
-                             "a better validation loss; cosine: decay to 0 over --epochs; "
-                             "constant")
-    parser.add_argument("--clip-norm", type=float, help="clip the global gradient norm")
+                        help="plateau (the default): halve the rate after every 3 epochs "
+                             "without a better validation loss; cosine: decay to 0 over "
+                             "--epochs; constant")
+    parser.add_argument("--clip-norm", type=float,
+                        help="clip the global gradient norm (default: no clipping)")
     parser.add_argument("--patience", type=int,
-                        help="early stopping: epochs without validation improvement (0: off)")
+                        help="early stopping: epochs without validation improvement (0: off; "
+                             f"default {DEFAULTS['patience']}, or the config's)")
     parser.add_argument("--jit", dest="jit_compile", action=argparse.BooleanOptionalAction,
-                        default=None, help="XLA-compile the train/test steps")
+                        default=None, help="XLA-compile the train/test steps (default off, "
+                                           "or the config's)")
     parser.add_argument("--eval-draws", type=options.positive_int,
-                        help="dequantisation draws for the final test figure")
+                        help="dequantisation draws for the final test figure (default "
+                             f"{DEFAULTS['eval_draws']})")
     parser.add_argument("--max-nonfinite-retries", type=options.nonnegative_int,
                         help="on a NaN/Inf loss restore the last good weights, halve the lr and "
-                             "go on, at most this many times (default 3); then stop (exit 1)")
+                             "go on, at most this many times (default "
+                             f"{DEFAULTS['max_nonfinite_retries']}); then stop (exit 1)")
     existing = parser.add_mutually_exclusive_group()
     existing.add_argument("--resume", action="store_true",
                           help="continue the run in --out exactly where it stopped (its latest "

@@ -236,7 +236,9 @@ def _wait_for_every_worker(strategy, custom_loop):
     """A last all-reduce, so no worker leaves while another still works (the cluster's
     coordination service reports a departed worker as a crash)."""
     if custom_loop is not None:
-        strategy.reduce("SUM", strategy.run(lambda: tf.constant(1.0)), axis=None)
+        all_reduce = tf.function(lambda: strategy.reduce(
+            "SUM", strategy.run(lambda: tf.constant(1.0)), axis=None))
+        all_reduce()
 
 
 def _close(callbacks):
