@@ -26,6 +26,7 @@ demo: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) -m benchmarks.run --out bench-results
+	$(PY) -m benchmarks.startup --out bench-results/startup.json
 
 clean:
 	rm -rf $(VENV) runs bench-results .pytest_cache

@@ -33,12 +33,16 @@ def average_nll(model, make_batches, draws=1, jit_compile=False):
     """`make_batches(draw)` -> batched dataset with that draw's noise. Returns a dict with
     `nll`, `bits_per_dim` (None for continuous data), `draws`, `examples`, `nll_per_draw`."""
     draws = int(draws) if model.levels else 1  # continuous data: nothing to average over
-    negative_log_prob = tf.function(lambda x: -model.log_prob(x), jit_compile=jit_compile)
+    negative_log_prob = None
     per_draw, examples = [], 0
     for draw in range(draws):
         total, count = 0.0, 0
         for batch in make_batches(draw):
             x, _, _ = keras.utils.unpack_x_y_sample_weight(batch)
+            if negative_log_prob is None:  # one trace for every batch size (the last is smaller)
+                spec = tf.TensorSpec([None, *x.shape[1:]], x.dtype)
+                negative_log_prob = tf.function(lambda x: -model.log_prob(x),
+                                                input_signature=[spec], jit_compile=jit_compile)
             nll = negative_log_prob(x).numpy().astype(np.float64)
             total, count = total + nll.sum(), count + nll.size
         if count == 0:
