@@ -1,29 +1,43 @@
-"""Property-based tests (hypothesis): for every bijector, over random shapes, masks and parameters,
+"""Property-based tests (hypothesis): for every bijector, over random inputs, batch shapes, masks
+and parameters,
 
-    inverse(forward(x)) == x,   fldj(x) == log|det J_autodiff(x)|,   fldj(x) == -ildj(forward(x)).
+    inverse(forward(x)) == x,   fldj(x) == -ildj(forward(x)),   fldj(x) == log|det J_autodiff(x)|.
 
-`test_bijectors.py` checks the same properties on fixed, hand-built cases (the registry); here
-hypothesis searches the space around them. float64 throughout, so tolerances are tight.
+`test_registry_bijector` runs these on every entry of `bijector_registry.REGISTRY` (each built
+once, its conditioner weights and batch-norm statistics re-drawn per example); the tests after it
+search what the registry fixes: masks, event shapes, the momentum rule, `levels` and `alpha`.
+float64 throughout, so tolerances are tight.
 """
+import functools
+
 import numpy as np
+import pytest
 import tensorflow as tf
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
+from bijector_registry import REGISTRY
 from helpers import autodiff_log_det, randomize_weights
 from tfnvp import masks
-from tfnvp.bijectors import AffineCoupling, BatchNorm, FactorOut, LogitPreprocessing, Squeeze
+from tfnvp.bijectors import (
+    AffineCoupling,
+    BatchNorm,
+    FactorOut,
+    FlowChain,
+    LogitPreprocessing,
+    Squeeze,
+)
 from tfnvp.nets import FlowBatchNormStatistics, MLPConditioner, ResNetConditioner
 
-# Building Keras layers per example is the slow part: few examples, no deadline.
-SETTINGS = settings(max_examples=12, deadline=None,
-                    suppress_health_check=[HealthCheck.too_slow])
+# Building Keras layers is the slow part: few examples, no deadline.
+SETTINGS = settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 SEEDS = st.integers(0, 2**31 - 1)
-BATCH_SHAPES = st.lists(st.integers(1, 3), min_size=1, max_size=2).map(tuple)
+BATCH_SHAPES = st.lists(st.integers(1, 3), min_size=0, max_size=2).map(tuple)  # [] = one example
 
 
-def _normal(shape, seed, scale=1.0):
-    return tf.constant(np.random.default_rng(seed).normal(0.0, scale, shape), tf.float64)
+def _normal(shape, seed, scale=1.0, offset=0.0):
+    rng = np.random.default_rng(seed)
+    return tf.constant(offset + rng.normal(0.0, scale, shape), tf.float64)
 
 
 def _random_mask(shape, seed):
@@ -34,82 +48,152 @@ def _random_mask(shape, seed):
     return mask
 
 
-def _check_bijector(bijector, x, event_ndims, rtol=1e-6):
-    y, fldj = bijector.forward_and_log_det(x)
+def _check_bijector(bijector, x):
+    """Round trip through TFP's API (cache broken), fldj == -ildj, fldj == autodiff, shapes."""
+    n = bijector.forward_min_event_ndims
+    batch_shape = tuple(x.shape[:-n])
+    y = bijector.forward(x)
+    fldj = bijector.forward_log_det_jacobian(x, event_ndims=n)
     assert y.dtype == x.dtype and fldj.dtype == x.dtype
-    assert y.shape[:-event_ndims] == x.shape[:-event_ndims]
+    assert tuple(y.shape[:-n]) == batch_shape and tuple(fldj.shape) == batch_shape
     assert int(np.prod(y.shape)) == int(np.prod(x.shape))
-    assert tuple(fldj.shape) == tuple(x.shape[:-event_ndims])
 
-    x_back, ildj = bijector.inverse_and_log_det(tf.identity(y))
-    scale = np.max(np.abs(x.numpy())) + 1.0
-    np.testing.assert_allclose(x_back, x, rtol=rtol, atol=rtol * scale)
+    y_new = tf.identity(y)  # a new tensor: TFP's cache cannot hand back x
+    x_back = bijector.inverse(y_new)
+    ildj = bijector.inverse_log_det_jacobian(y_new, event_ndims=n)
+    scale = np.max(np.abs(x.numpy()), initial=0.0) + 1.0
+    np.testing.assert_allclose(x_back, x, rtol=1e-6, atol=1e-6 * scale)
     np.testing.assert_allclose(fldj, -ildj, rtol=1e-9, atol=1e-9)
 
-    expected = autodiff_log_det(lambda t: bijector.forward_and_log_det(t)[0], x, event_ndims)
-    np.testing.assert_allclose(fldj, expected, rtol=rtol, atol=1e-7)
+    expected = autodiff_log_det(lambda t: bijector.forward_and_log_det(t)[0], x, n)
+    np.testing.assert_allclose(fldj, expected, rtol=1e-6, atol=1e-7)
 
+
+# ------------------------------------------------------------------ every registered bijector
+
+@functools.cache
+def _registered(name):
+    """The registry's `(bijector, x)`, built once per test session (Keras layers are slow)."""
+    return REGISTRY[name]()
+
+
+def _borrowed_layers(bijector):
+    """The Keras layers a bijector and its sub-bijectors borrow, in order."""
+    if isinstance(bijector, FlowChain):
+        return [layer for step in bijector.steps for layer in _borrowed_layers(step)]
+    if isinstance(bijector, FactorOut):
+        return _borrowed_layers(bijector.inner)
+    if isinstance(bijector, AffineCoupling):
+        return [bijector.conditioner]
+    if isinstance(bijector, BatchNorm):
+        return [bijector.statistics]
+    return []
+
+
+def _redraw_state(bijector, weight_scale, seed):
+    """New conditioner weights and running statistics, so every example is another flow."""
+    rng = np.random.default_rng(seed)
+    for i, layer in enumerate(_borrowed_layers(bijector)):
+        if isinstance(layer, FlowBatchNormStatistics):
+            layer.moving_mean.assign(rng.normal(0.0, 2.0, layer.features))
+            layer.moving_variance.assign(rng.uniform(0.05, 5.0, layer.features))
+        else:
+            randomize_weights(layer, scale=weight_scale, seed=seed + i)
+
+
+def _inputs(bijector, event_shape, batch_shape, spread, offset, seed):
+    """`offset + spread * N(0, 1)`, or uniform inside the support for a bounded domain."""
+    shape = (*batch_shape, *event_shape)
+    if isinstance(bijector, LogitPreprocessing):
+        low, high = bijector.support()
+        u = np.random.default_rng(seed).uniform(1e-3, 1.0 - 1e-3, shape)
+        return tf.constant(low + (high - low) * u, tf.float64)
+    return _normal(shape, seed, scale=spread, offset=offset)
+
+
+# Every entry, not a sample of names: a bijector the draw missed would go untested that run.
+@pytest.mark.parametrize("name", sorted(REGISTRY))
+@settings(SETTINGS, max_examples=2)
+@given(batch_shape=BATCH_SHAPES, spread=st.floats(0.1, 4.0), offset=st.floats(-3.0, 3.0),
+       weight_scale=st.floats(0.05, 1.0), seed=SEEDS)
+def test_registry_bijector(name, batch_shape, spread, offset, weight_scale, seed):
+    bijector, example = _registered(name)
+    _redraw_state(bijector, weight_scale, seed)
+    event_shape = example.shape[example.shape.rank - bijector.forward_min_event_ndims:]
+    _check_bijector(bijector, _inputs(bijector, event_shape, batch_shape, spread, offset, seed))
+
+
+# ------------------------------------------------------------------ what the registry fixes
+
+# One conditioner per width, built once: a convolution takes any height and width, and each
+# example draws new weights.
+@functools.cache
+def _mlp(features):
+    net = MLPConditioner(features, hidden_units=8, hidden_layers=2, dtype="float64")
+    net(tf.zeros((1, 2 * features), tf.float64))
+    return net
+
+
+@functools.cache
+def _resnet(channels):
+    net = ResNetConditioner(channels, filters=4, num_blocks=1, dtype="float64")
+    net(tf.zeros((1, 4, 4, 2 * channels), tf.float64))
+    return net
 
 @SETTINGS
 @given(dim=st.integers(2, 7), mask_kind=st.sampled_from(["halves0", "halves1", "random"]),
-       batch_shape=BATCH_SHAPES, weight_scale=st.floats(0.05, 1.0), seed=SEEDS)
-def test_vector_coupling(dim, mask_kind, batch_shape, weight_scale, seed):
+       seed=SEEDS)
+def test_vector_coupling_any_width_and_mask(dim, mask_kind, seed):
     mask = (_random_mask((dim,), seed) if mask_kind == "random"
             else masks.vector_halves(dim, parity=int(mask_kind[-1])))
-    net = MLPConditioner(dim, hidden_units=8, hidden_layers=2, dtype="float64")
-    net(tf.zeros((1, 2 * dim), tf.float64))
-    randomize_weights(net, scale=weight_scale, seed=seed)
-    bijector = AffineCoupling(mask, net)
-    _check_bijector(bijector, _normal((*batch_shape, dim), seed, scale=2.0), event_ndims=1)
+    net = _mlp(dim)
+    randomize_weights(net, scale=0.5, seed=seed)
+    _check_bijector(AffineCoupling(mask, net), _normal((3, dim), seed, scale=2.0))
 
 
-@SETTINGS
+@settings(SETTINGS, max_examples=8)
 @given(height=st.integers(1, 4), width=st.integers(1, 4), channels=st.integers(1, 3),
        mask_kind=st.sampled_from(["checkerboard", "channel", "random"]),
-       parity=st.integers(0, 1), batch=st.integers(1, 2), seed=SEEDS)
-def test_image_coupling(height, width, channels, mask_kind, parity, batch, seed):
+       parity=st.integers(0, 1), factored=st.booleans(), seed=SEEDS)
+def test_image_coupling_any_shape_and_mask(height, width, channels, mask_kind, parity, factored,
+                                           seed):
+    """A coupling on `[H, W, C]`, alone or as the inner flow of a FactorOut on `[H, W, 2C]`."""
     shape = (height, width, channels)
-    if mask_kind == "checkerboard" and height * width >= 2:
+    if mask_kind == "checkerboard":
+        assume(height * width >= 2)  # one pixel cannot be split into kept and transformed parts
         mask = masks.checkerboard(*shape, parity=parity)
-    elif mask_kind == "channel" and channels % 2 == 0:
+    elif mask_kind == "channel":
+        assume(channels % 2 == 0)
         mask = masks.channel_halves(*shape, parity=parity)
-    elif int(np.prod(shape)) >= 2:
-        mask = _random_mask(shape, seed)
     else:
-        return  # a single entry cannot be split into kept and transformed parts
-    net = ResNetConditioner(channels, filters=4, num_blocks=1, dtype="float64")
-    net(tf.zeros((1, height, width, 2 * channels), tf.float64))
+        assume(int(np.prod(shape)) >= 2)
+        mask = _random_mask(shape, seed)
+    net = _resnet(channels)
     randomize_weights(net, scale=0.3, seed=seed)
     bijector = AffineCoupling(mask, net)
-    _check_bijector(bijector, _normal((batch, *shape), seed), event_ndims=3)
+    if not factored:
+        _check_bijector(bijector, _normal((2, *shape), seed))
+        return
+    bijector = FactorOut(bijector)
+    x = _normal((2, height, width, 2 * channels), seed)
+    # The first half of the channels leaves untouched.
+    np.testing.assert_array_equal(bijector.forward(x)[..., :channels], x[..., :channels])
+    _check_bijector(bijector, x)
 
 
 @SETTINGS
 @given(half_height=st.integers(1, 3), half_width=st.integers(1, 3), channels=st.integers(1, 4),
-       batch_shape=BATCH_SHAPES, seed=SEEDS)
-def test_squeeze_is_a_volume_preserving_permutation(half_height, half_width, channels,
-                                                    batch_shape, seed):
+       seed=SEEDS)
+def test_squeeze_is_a_permutation_for_any_even_shape(half_height, half_width, channels, seed):
     shape = (2 * half_height, 2 * half_width, channels)
-    x = _normal((*batch_shape, *shape), seed)
-    y = Squeeze().forward(x)
-    assert tuple(y.shape) == (*batch_shape, half_height, half_width, 4 * channels)
+    x = _normal((2, *shape), seed)
+    y, log_det = Squeeze().forward_and_log_det(x)
+    assert tuple(y.shape) == (2, half_height, half_width, 4 * channels)
     # A permutation within each example: the same multiset of values, nothing lost or duplicated.
-    flat = lambda t: np.sort(tf.reshape(t, (*batch_shape, -1)).numpy(), axis=-1)  # noqa: E731
+    flat = lambda t: np.sort(tf.reshape(t, (2, -1)).numpy(), axis=-1)  # noqa: E731
     np.testing.assert_array_equal(flat(y), flat(x))
-    _check_bijector(Squeeze(), x, event_ndims=3, rtol=1e-12)
-
-
-@SETTINGS
-@given(features=st.integers(1, 4), image=st.booleans(), batch=st.integers(1, 4),
-       epsilon=st.floats(1e-6, 1e-2), seed=SEEDS)
-def test_batch_norm_evaluation_mode(features, image, batch, epsilon, seed):
-    rng = np.random.default_rng(seed)
-    stats = FlowBatchNormStatistics(features, momentum=0.9, epsilon=epsilon, dtype="float64")
-    stats.moving_mean.assign(rng.normal(0.0, 3.0, features))
-    stats.moving_variance.assign(rng.uniform(1e-3, 10.0, features))
-    event = (3, 2, features) if image else (features,)
-    bijector = BatchNorm(stats, event_ndims=len(event))
-    _check_bijector(bijector, _normal((batch, *event), seed), event_ndims=len(event))
+    np.testing.assert_array_equal(log_det, np.zeros(2))
+    np.testing.assert_array_equal(Squeeze().inverse(tf.identity(y)), x)
 
 
 @SETTINGS
@@ -132,28 +216,10 @@ def test_batch_norm_training_mode_follows_the_momentum_rule(features, batch, mom
                                rtol=1e-10)
 
 
-@SETTINGS
-@given(height=st.integers(1, 3), width=st.integers(1, 3), half_channels=st.integers(1, 3),
-       batch=st.integers(1, 3), seed=SEEDS)
-def test_factor_out(height, width, half_channels, batch, seed):
-    inner_shape = (height, width, half_channels)
-    if int(np.prod(inner_shape)) < 2:
-        return
-    net = ResNetConditioner(half_channels, filters=4, num_blocks=1, dtype="float64")
-    net(tf.zeros((1, height, width, 2 * half_channels), tf.float64))
-    randomize_weights(net, scale=0.3, seed=seed)
-    bijector = FactorOut(AffineCoupling(_random_mask(inner_shape, seed), net))
-    x = _normal((batch, height, width, 2 * half_channels), seed)
-    y = bijector.forward(x)
-    # The first half of the channels leaves untouched.
-    np.testing.assert_array_equal(y[..., :half_channels], x[..., :half_channels])
-    _check_bijector(bijector, x, event_ndims=3)
-
-
 @settings(max_examples=25, deadline=None)
 @given(levels=st.integers(2, 256), alpha=st.floats(1e-3, 0.45),
        batch=st.integers(1, 3), dim=st.integers(1, 5), seed=SEEDS)
-def test_logit_preprocessing_round_trip_and_log_det(levels, alpha, batch, dim, seed):
+def test_logit_preprocessing_any_levels_and_alpha(levels, alpha, batch, dim, seed):
     bij = LogitPreprocessing(levels, event_ndims=1, alpha=alpha)
     x = tf.constant(np.random.default_rng(seed).uniform(0, levels, (batch, dim)), tf.float64)
     with tf.GradientTape() as tape:
