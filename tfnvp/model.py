@@ -7,7 +7,10 @@
   checkerboard masks, squeeze, `channel_couplings` couplings with alternating channel masks, then
   half of the channels are factored out to `z`; the last scale has `final_couplings`
   checkerboard couplings. The ResNet width doubles per scale. `z` has the shape of `x`.
-* vectors `(D,)`: `num_couplings` couplings with alternating halves and MLP conditioners.
+* vectors `(D,)`: `num_couplings` couplings with complementary masks from one family (`mask`:
+  even/odd features, first/second halves, or random halves), compact MLP conditioners
+  (`R^d -> R^(D-d)`), and optionally a fixed random permutation between couplings (`permute`,
+  beyond the paper).
 
 A flow-path batch norm (optional, on by default) follows every coupling.
 
@@ -35,13 +38,16 @@ from tfnvp.bijectors import (
     FactorOut,
     FlowChain,
     LogitPreprocessing,
+    Permute,
     Squeeze,
     Unsqueeze,
     merge_latents,
     split_latents,
 )
 from tfnvp.bijectors.logit import check_levels
+from tfnvp.completion import complete
 from tfnvp.nets import FlowBatchNormStatistics, MLPConditioner, ResNetConditioner
+from tfnvp.resampling import latent_temperature, resample
 
 tfb = tfp.bijectors
 tfd = tfp.distributions
@@ -49,6 +55,12 @@ tfd = tfp.distributions
 __all__ = ["RealNVP", "default_num_scales"]
 
 PAPER_L2 = 5e-5
+# Flow batch-norm momentum: vectors measured in issue 17 (see tfnvp/bijectors/batch_norm.py),
+# images as before (not re-measured).
+VECTOR_MOMENTUM = 0.9
+IMAGE_MOMENTUM = 0.99
+# What a vector flow's config without these keys (saved before issue 17) was built with.
+LEGACY_VECTOR_CONFIG = {"mask": "halves", "permute": False, "compact_conditioner": False}
 
 
 def default_num_scales(height, width):
@@ -71,7 +83,17 @@ class RealNVP(keras.Model):
       num_scales, checkerboard_couplings, channel_couplings, final_couplings, num_res_blocks,
         num_filters: image architecture (paper: 3, 3, 4; filters double per scale).
       num_couplings, hidden_units, hidden_layers: vector architecture.
-      flow_batch_norm, batch_norm_momentum: batch norm in the flow path after each coupling.
+      mask: vector masks, "alternating" (even/odd features, the default), "halves" (first/second
+        half) or "random" (a random half per pair of couplings, drawn from `mask_seed`); the
+        couplings alternate between a mask and its complement.
+      permute: vectors, a fixed random permutation (from `mask_seed`) after every coupling but
+        the last (beyond the paper; default off).
+      mask_seed: seed of the random masks and permutations (stored in `get_config`).
+      compact_conditioner: vectors, True (the default): each conditioner sees only the kept
+        entries and outputs only the transformed ones. False rebuilds vector flows saved before
+        it (their conditioners see `concat(b*x, b)` and output every entry).
+      flow_batch_norm, batch_norm_momentum: batch norm in the flow path after each coupling
+        (momentum default: 0.9 for vectors, 0.99 for images).
       alpha: logit preprocessing margin (paper: 0.05).
       l2: L2 penalty on the scale parameters (weight-norm scales and the tanh scales; paper 5e-5).
       dtype: Keras dtype policy ("float32", "float64", "mixed_bfloat16", ...).
@@ -79,14 +101,20 @@ class RealNVP(keras.Model):
 
     def __init__(self, event_shape, levels=None, *, num_scales=None, checkerboard_couplings=3,
                  channel_couplings=3, final_couplings=4, num_res_blocks=None, num_filters=None,
-                 num_couplings=8, hidden_units=None, hidden_layers=2, flow_batch_norm=True,
-                 batch_norm_momentum=0.99, alpha=DEFAULT_ALPHA, l2=PAPER_L2, **kwargs):
+                 num_couplings=8, hidden_units=None, hidden_layers=2, mask=None, permute=None,
+                 mask_seed=0, compact_conditioner=True, flow_batch_norm=True,
+                 batch_norm_momentum=None, alpha=DEFAULT_ALPHA, l2=PAPER_L2, **kwargs):
+        # model(x) must be log_prob(x): Keras would otherwise round x to the compute dtype
+        # (bfloat16 under mixed precision) before the flow sees it.
+        kwargs.setdefault("autocast", False)
         super().__init__(**kwargs)
         event_shape = _check_event_shape(event_shape)
         self.event_shape = event_shape
         self.levels = None if levels is None else check_levels(levels)
         self.is_image = len(event_shape) == 3
         self.flow_batch_norm = bool(flow_batch_norm)
+        if batch_norm_momentum is None:
+            batch_norm_momentum = IMAGE_MOMENTUM if self.is_image else VECTOR_MOMENTUM
         self.batch_norm_momentum = float(batch_norm_momentum)
         self.alpha = float(alpha)
         self.l2 = float(l2)
@@ -105,11 +133,22 @@ class RealNVP(keras.Model):
             self.num_filters = _check_count(
                 "num_filters", (32 if small else 64) if num_filters is None else num_filters)
             _check_scales(self.num_scales, event_shape)
+            for name, value in (("mask", mask), ("permute", permute)):
+                if value is not None:
+                    raise ValueError(f"`{name}` applies to vector flows; got {value!r} for the "
+                                     f"image shape {event_shape} (its masks are the paper's).")
         else:
             self.num_couplings = _check_count("num_couplings", num_couplings)
             self.hidden_units = _check_count("hidden_units",
                                              128 if hidden_units is None else hidden_units)
             self.hidden_layers = _check_count("hidden_layers", hidden_layers, minimum=0)
+            self.mask = "alternating" if mask is None else mask
+            if self.mask not in masks.VECTOR_MASKS:
+                raise ValueError(f"`mask` must be one of {', '.join(masks.VECTOR_MASKS)}, got "
+                                 f"{mask!r}.")
+            self.permute = bool(permute)
+            self.mask_seed = _check_count("mask_seed", mask_seed, minimum=0)
+            self.compact_conditioner = bool(compact_conditioner)
             if event_shape[0] < 2:
                 raise ValueError(f"a vector flow needs at least 2 features, got event_shape "
                                  f"{event_shape}.")
@@ -173,11 +212,17 @@ class RealNVP(keras.Model):
     def _vector_steps(self):
         (dim,) = self.event_shape
         steps = []
-        for k in range(self.num_couplings):
+        coupling_masks = masks.vector_masks(self.mask, dim, self.num_couplings, self.mask_seed)
+        for k, mask in enumerate(coupling_masks):
             name = f"coupling{k}"
             conditioner = MLPConditioner(dim, self.hidden_units, self.hidden_layers, l2=self.l2,
+                                         mask=mask if self.compact_conditioner else None,
                                          dtype=self.dtype_policy, name=f"{name}_net")
-            steps += self._coupling(name, masks.vector_halves(dim, parity=k % 2), conditioner)
+            steps += self._coupling(name, mask, conditioner)
+            if self.permute and k < self.num_couplings - 1:
+                # seeds [mask_seed, 1, k]: a stream apart from the random masks' [mask_seed, 0, j]
+                steps.append(Permute.random(dim, seed=[self.mask_seed, 1, k],
+                                            name=f"permute{k}"))
         return steps
 
     def build(self, input_shape):
@@ -287,15 +332,26 @@ class RealNVP(keras.Model):
         return merge_latents([tf.cast(p, self.flow_dtype) for p in parts], self._squeeze)
 
     def sample(self, num_samples, temperature=1.0, seed=None):
-        """`num_samples` draws `x = f^{-1}(z)`, `z ~ N(0, temperature^2 I)`."""
+        """`num_samples` draws `x = f^{-1}(z)`, `z ~ N(0, temperature^2 I)`; `temperature` may
+        be a list, one per scale (finest first, as `encode(x, per_scale=True)`)."""
         shape = (int(num_samples), *self.event_shape)
         if seed is None:
             z = tf.random.normal(shape, dtype=self.flow_dtype)
         else:
             z = tf.random.stateless_normal(shape, seed=_stateless_seed(seed), dtype=self.flow_dtype)
         if not tf.is_tensor(temperature):  # tf.cast of a Python float goes through float32
-            temperature = np.asarray(temperature, self.flow_dtype.as_numpy_dtype)
+            temperature = latent_temperature(self, temperature)
         return self.decode(z * tf.cast(temperature, self.flow_dtype))
+
+    def complete(self, x, observed, method="map", **options):
+        """Fill the entries of `x` where `observed` is False: `tfnvp.complete(self, ...)`
+        (methods "map", "sample", "mean"; `steps`, `samples`, `seed`, `batch_size`)."""
+        return complete(self, x, observed, method, **options)
+
+    def resample(self, x, scales=(), temperature=1.0, seed=None):
+        """`x` with the latent parts of `scales` redrawn (0 = finest), the others kept:
+        `tfnvp.resample(self, ...)`."""
+        return resample(self, x, scales, temperature=temperature, seed=seed)
 
     # ---------------------------------------------------------------- training (fit/evaluate)
 
@@ -376,12 +432,15 @@ class RealNVP(keras.Model):
                           num_res_blocks=self.num_res_blocks, num_filters=self.num_filters)
         else:
             config.update(num_couplings=self.num_couplings, hidden_units=self.hidden_units,
-                          hidden_layers=self.hidden_layers)
+                          hidden_layers=self.hidden_layers, mask=self.mask, permute=self.permute,
+                          mask_seed=self.mask_seed, compact_conditioner=self.compact_conditioner)
         return config
 
     @classmethod
     def from_config(cls, config):
         config = dict(config)
+        if len(config["event_shape"]) == 1:  # a vector flow saved before these keys existed
+            config = {**LEGACY_VECTOR_CONFIG, **config}
         trainable = config.pop("trainable", True)  # not a constructor argument
         model = cls(**config)
         model.trainable = trainable

@@ -70,7 +70,10 @@ class LogitPreprocessing(FlowBijector):
         return -self._alpha * scale, (1.0 - self._alpha) * scale
 
     def inverse_and_log_det(self, y):
-        p = tf.sigmoid(y)
+        # sigmoid(y) rounds to exactly 0 or 1 for |y| beyond ~17 (float32): keep p a few ulps
+        # inside (0, 1), so x stays inside the support and log_prob(decode(z)) is finite.
+        margin = 4.0 * np.finfo(y.dtype.as_numpy_dtype).eps
+        p = tf.clip_by_value(tf.sigmoid(y), margin, 1.0 - margin)
         x = (p - self._alpha) * self._levels / (1.0 - 2.0 * self._alpha)
         const = np.log1p(-2.0 * self._alpha) - np.log(self._levels)
         # log p + log(1 - p) = -softplus(-y) - softplus(y): stable for large |y|.

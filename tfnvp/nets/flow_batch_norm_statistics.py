@@ -22,10 +22,13 @@ class FlowBatchNormStatistics(keras.layers.Layer):
         self.features = int(features)
         self.momentum = float(momentum)
         self.epsilon = float(epsilon)
+        # Never autocast (a mixed-precision model's call reads variables in bfloat16 otherwise):
+        # the statistics are flow arithmetic, float32.
         self.moving_mean = self.add_weight(name="moving_mean", shape=(self.features,),
-                                           initializer="zeros", trainable=False)
+                                           initializer="zeros", trainable=False, autocast=False)
         self.moving_variance = self.add_weight(name="moving_variance", shape=(self.features,),
-                                               initializer="ones", trainable=False)
+                                               initializer="ones", trainable=False,
+                                               autocast=False)
         self.built = True
 
     def call(self, inputs):

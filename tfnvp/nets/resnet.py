@@ -33,6 +33,14 @@ class ResidualBlock(keras.layers.Layer):
                                                      name="bn2")
         self.conv2 = WeightNormConv2D(filters, l2=l2, dtype=self.dtype_policy, name="conv2")
 
+    def build(self, input_shape):
+        # Every weight from the shape alone (a deserialised layer is built before any call).
+        inner = (*input_shape[:-1], self.filters)
+        self.norm1.build(input_shape)
+        self.conv1.build(input_shape)
+        self.norm2.build(inner)
+        self.conv2.build(inner)
+
     def call(self, x, training=None):
         h = self.conv1(keras.ops.relu(self.norm1(x, training=training)))
         h = self.conv2(keras.ops.relu(self.norm2(h, training=training)))
@@ -61,6 +69,16 @@ class ResNetConditioner(keras.layers.Layer):
         self.output_conv = WeightNormConv2D(2 * channels, zero_init=True, l2=l2, dtype=policy,
                                             name="output_conv")
         self.head = ScaleAndShift(l2=l2, dtype=policy, name="scale_and_shift")
+
+    def build(self, input_shape):
+        # Every weight from the shape alone (a deserialised layer is built before any call).
+        inner = (*input_shape[:-1], self.filters)
+        self.input_conv.build(input_shape)
+        for block in self.blocks:
+            block.build(inner)
+        self.output_norm.build(inner)
+        self.output_conv.build(inner)
+        self.head.build((*input_shape[:-1], 2 * self.channels))
 
     def call(self, inputs, training=None):
         h = self.input_conv(inputs)

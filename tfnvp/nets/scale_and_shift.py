@@ -22,8 +22,8 @@ class ScaleAndShift(keras.layers.Layer):
 
     def build(self, input_shape):
         channels = int(input_shape[-1]) // 2
-        self.scale = self.add_weight(
-            name="scale", shape=(channels,), initializer="ones",
+        self.scale = self.add_weight(  # never autocast: s is flow arithmetic, float32
+            name="scale", shape=(channels,), initializer="ones", autocast=False,
             regularizer=keras.regularizers.L2(self.l2) if self.l2 else None)
 
     def call(self, raw):
