@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from helpers import tiny_vector_model, two_moons
 from tfnvp_training.nonfinite import NonFiniteGuard, NonFiniteLossError, find_non_finite
 
 
@@ -220,3 +221,21 @@ def test_the_command_reports_a_stopped_run_in_one_line_with_its_status(tmp_path,
     assert err.strip().splitlines() == ["tfnvp train: non-finite loss (nan) at batch 2 after 2 "
                                         "retries (...); the last good checkpoint X is intact; "
                                         "try a lower --lr."]
+
+
+def test_a_tfnvp_model_is_checked_inside_its_step_and_weights_are_read_only_when_it_fails():
+    """`RealNVP.train_step` records whether its loss and weights stayed finite; the guard reads
+    that one boolean per batch, and copies the weights to the host only to name a failure."""
+    model = tiny_vector_model()
+    model.compile(optimizer=keras.optimizers.Adam(1e-3))
+    guard = NonFiniteGuard(max_retries=1)
+    reads = []
+    named_weights = guard._named_weights
+    guard._named_weights = lambda: reads.append(1) or named_weights()
+    x = two_moons(128)
+    model.fit(x, batch_size=32, epochs=2, verbose=0, callbacks=[guard])
+    assert model.last_step_was_finite and reads == []  # 8 good batches: no weight copied
+    poison = _Poison(model.trainable_weights[0], np.nan, {2})
+    model.fit(x, batch_size=32, epochs=1, verbose=0, callbacks=[poison, guard])
+    assert guard.retries == 1 and len(reads) == 1  # the one bad batch, named
+    assert all(np.isfinite(w).all() for w in model.get_weights())

@@ -87,7 +87,12 @@ class NonFiniteGuard(keras.callbacks.Callback):
         return ((w.path, w.numpy()) for w in self.model.weights)
 
     def on_train_batch_end(self, batch, logs=None):
-        finding = find_non_finite((logs or {}).get("loss"), self._named_weights())
+        # A tfnvp model checks its step inside the compiled step (one boolean to read); for other
+        # models, and to name what went wrong, the loss and every weight are read here.
+        if getattr(self.model, "last_step_was_finite", False):
+            finding = None
+        else:
+            finding = find_non_finite((logs or {}).get("loss"), self._named_weights())
         if finding is None:
             self._good_batches += 1
             if self.snapshot_every and self._good_batches % self.snapshot_every == 0:
