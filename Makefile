@@ -27,6 +27,7 @@ demo: $(STAMP)
 bench: $(STAMP)
 	$(PY) -m benchmarks.run --out bench-results
 	$(PY) -m benchmarks.startup --out bench-results/startup.json
+	$(PY) -m benchmarks.replicas --out bench-results/replicas.json
 
 clean:
 	rm -rf $(VENV) runs bench-results .pytest_cache
