@@ -48,6 +48,7 @@ from tfnvp.bijectors.logit import check_levels
 from tfnvp.completion import complete
 from tfnvp.nets import FlowBatchNormStatistics, MLPConditioner, ResNetConditioner
 from tfnvp.resampling import latent_temperature, resample
+from tfnvp.seeds import stateless_seed
 
 tfb = tfp.bijectors
 tfd = tfp.distributions
@@ -344,7 +345,7 @@ class RealNVP(keras.Model):
         if seed is None:
             z = tf.random.normal(shape, dtype=self.flow_dtype)
         else:
-            z = tf.random.stateless_normal(shape, seed=_stateless_seed(seed), dtype=self.flow_dtype)
+            z = tf.random.stateless_normal(shape, seed=stateless_seed(seed), dtype=self.flow_dtype)
         if not tf.is_tensor(temperature):  # tf.cast of a Python float goes through float32
             temperature = latent_temperature(self, temperature)
         return self.decode(z * tf.cast(temperature, self.flow_dtype))
@@ -459,13 +460,6 @@ class RealNVP(keras.Model):
         model = cls(**config)
         model.trainable = trainable
         return model
-
-
-def _stateless_seed(seed):
-    seed = tf.convert_to_tensor(seed)
-    if seed.shape.rank == 0:
-        return tf.stack([tf.cast(seed, tf.int64), tf.constant(0, tf.int64)])
-    return tf.cast(seed, tf.int64)
 
 
 def _check_event_shape(event_shape):

@@ -23,6 +23,10 @@ COMMANDS = {
     "evaluate": "tfnvp_training.evaluate_command",
     "sample": "tfnvp_training.sample_command",
     "export": "tfnvp_training.export_command",
+    "interpolate": "tfnvp_training.interpolate_command",
+    "complete": "tfnvp_training.complete_command",
+    "score": "tfnvp_training.score_command",
+    "plot": "tfnvp_training.plot_command",
 }
 
 

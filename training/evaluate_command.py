@@ -7,13 +7,11 @@ HELP = "print JSON with nll and bits_per_dim of a run's best checkpoint on a spl
 
 
 def add_arguments(parser):
-    parser.add_argument("--model", required=True, metavar="RUN_DIR",
-                        help="run folder written by 'tfnvp train --out'")
+    options.add_run_arguments(parser, what="use")
     options.add_data_arguments(parser)
     parser.add_argument("--split", choices=("test", "validation", "train"), default="test")
     parser.add_argument("--eval-draws", type=options.positive_int,
                         help="dequantisation noise draws to average (default: the run's)")
-    parser.add_argument("--checkpoint", choices=("best", "latest"), default="best")
 
 
 def run(args):

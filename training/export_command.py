@@ -5,6 +5,7 @@
 Registered in `tfnvp_training.cli.COMMANDS` (`HELP`, `add_arguments`, `run`). The signatures
 are described in `tfnvp.export`.
 """
+from tfnvp_training import options
 from tfnvp_training.errors import UsageError
 from tfnvp_training.run_folder import RunFolder
 
@@ -14,16 +15,13 @@ HELP = "write a run's trained flow as a SavedModel for TensorFlow Serving (EXPOR
 
 
 def add_arguments(parser):
-    parser.add_argument("--model", required=True, metavar="RUN_DIR",
-                        help="run folder written by 'tfnvp train --out'")
+    options.add_run_arguments(parser, what="export")
     parser.add_argument("--out", required=True, metavar="EXPORT_DIR",
                         help="model base folder served by TensorFlow Serving; the export goes "
                              "to EXPORT_DIR/<version>/")
     parser.add_argument("--version", type=int, default=None,
                         help="version folder name, an integer >= 1 (default: one more than the "
                              "largest version already in EXPORT_DIR, or 1)")
-    parser.add_argument("--checkpoint", choices=("best", "latest"), default="best",
-                        help="which checkpoint of the run to export (best falls back to latest)")
 
 
 def run(args):

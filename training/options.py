@@ -103,15 +103,30 @@ def model_overrides(args):
     return {key: getattr(args, flag) for flag, key in ARCHITECTURE_FLAGS.items()}
 
 
-def nonnegative_int(text):
-    value = int(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text}")
-    return value
+def at_least(minimum):
+    """An argparse type: an integer >= `minimum`."""
+    def parse(text):
+        value = int(text)
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"expected an integer >= {minimum}, got {text}")
+        return value
+    parse.__name__ = f"integer >= {minimum}"  # what argparse names in its messages
+    return parse
 
 
-def positive_int(text):
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {text}")
-    return value
+nonnegative_int, positive_int = at_least(0), at_least(1)
+
+
+def add_run_arguments(parser, what="read"):
+    """`--model RUN_DIR` and `--checkpoint {best,latest}`: the trained run a command starts from."""
+    parser.add_argument("--model", required=True, metavar="RUN_DIR",
+                        help="run folder written by 'tfnvp train --out'")
+    parser.add_argument("--checkpoint", choices=("best", "latest"), default="best",
+                        help=f"which checkpoint of the run to {what} (best falls back to latest)")
+
+
+def check_suffix(path, suffixes, flag="--out"):
+    """`path` if it ends in one of `suffixes` (".png", ...), else a one-line UsageError."""
+    if not path.endswith(tuple(suffixes)):
+        raise UsageError(f"{flag} must end in {' or '.join(suffixes)}, got {path!r}.")
+    return path
