@@ -121,10 +121,10 @@ def train(config, out, *, resume=False, overwrite=False, strategy=None, callback
     done = saver.batches_done
     if chief:
         if not resume:  # --overwrite, or leftovers without checkpoints
-            for stale in ("checkpoints", "logs", "metrics.csv"):
-                path = run_folder.file(stale)
-                shutil.rmtree(path, ignore_errors=True) if os.path.isdir(path) else (
-                    os.path.exists(path) and os.remove(path))
+            shutil.rmtree(run_folder.file("checkpoints"), ignore_errors=True)
+            shutil.rmtree(run_folder.logs, ignore_errors=True)
+            if os.path.exists(run_folder.metrics_csv):
+                os.remove(run_folder.metrics_csv)
         config["versions"] = record_versions()  # after the restore: a bad one changes nothing
         run_folder.write_config(config)
     epochs = config["epochs"]
