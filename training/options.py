@@ -3,6 +3,7 @@ import argparse
 import re
 
 from tfnvp_training.config import absolute_data_dir
+from tfnvp_training.precision import DTYPE_CHOICES
 from tfnvp_training.errors import UsageError
 
 __all__ = ["DATA_OPTIONS", "PARAMETER_FLAGS", "add_architecture_arguments", "add_data_arguments",
@@ -19,6 +20,7 @@ ARCHITECTURE_FLAGS = {
     "coupling_layers": "num_couplings",
     "hidden_units": "hidden_units",
     "hidden_layers": "hidden_layers",
+    "dtype": "dtype",
 }
 
 
@@ -97,6 +99,11 @@ def add_architecture_arguments(parser):
     group.add_argument("--coupling-layers", type=int, help="vectors: number of couplings")
     group.add_argument("--hidden-units", type=int, help="vectors: MLP width")
     group.add_argument("--hidden-layers", type=int, help="vectors: MLP depth")
+    group.add_argument("--dtype", choices=DTYPE_CHOICES,
+                       help="precision: float32 (default), mixed_bfloat16 / mixed_float16 "
+                            "(conditioners in 16 bits, the flow's arithmetic in float32), "
+                            "float64, or auto (the fastest exact one for this machine; says "
+                            "which it picked)")
 
 
 def model_overrides(args):

@@ -34,6 +34,7 @@ from tfnvp_training.interrupt import StopOnSignal, TrainingInterrupted, graceful
 from tfnvp_training.learning_rate import PlateauDecay, make_learning_rate
 from tfnvp_training.loop import CustomTrainer
 from tfnvp_training.nonfinite import NonFiniteGuard, NonFiniteLossError
+from tfnvp_training.precision import resolve_dtype
 from tfnvp_training.run_folder import RunFolder, record_versions
 
 __all__ = ["steps_per_epoch", "train"]
@@ -103,6 +104,10 @@ def train(config, out, *, resume=False, overwrite=False, strategy=None, callback
                                  f"{model.event_shape}, but {config['data']!r} has shape "
                                  f"{tuple(bundle.event_shape)}.")
         else:
+            dtype, why = resolve_dtype(config["model"].get("dtype", "float32"))
+            if why:  # --dtype auto: say which it picked
+                print(f"--dtype auto: {dtype} ({why})", file=log)
+                config["model"]["dtype"] = dtype
             model = tfnvp.RealNVP(bundle.event_shape, bundle.levels, **config["model"])
             config["model_config"] = _json_safe(model.get_config())
         learning_rate, schedule = make_learning_rate(config, steps)
