@@ -77,7 +77,8 @@ def config_from_args(args, run):
         if not run.has_checkpoint("latest"):
             raise UsageError(f"cannot --resume: no checkpoint in {run.path}/checkpoints/latest.")
         changed = {k: v for k, v in options.model_overrides(args).items()
-                   if v is not None and saved.get("model", {}).get(k) != v}
+                   if v is not None and saved.get("model", {}).get(k) != v
+                   and (k, v) != ("dtype", "auto")}  # auto resolved to the saved one
         if changed:  # the same flags again are fine (a cluster manager repeats the command)
             raise UsageError(f"the architecture of a resumed run is fixed (got "
                              f"`{next(iter(changed))}` {next(iter(changed.values()))!r}): drop "
