@@ -3,11 +3,15 @@ import argparse
 import re
 
 from tfnvp_training.config import absolute_data_dir
-from tfnvp_training.precision import DTYPE_CHOICES
 from tfnvp_training.errors import UsageError
+from tfnvp_training.precision import DTYPE_CHOICES
 
 __all__ = ["DATA_OPTIONS", "PARAMETER_FLAGS", "add_architecture_arguments", "add_data_arguments",
            "data_options", "in_flag_terms", "model_overrides"]
+
+# tfnvp.masks.VECTOR_MASKS, spelled out: importing tfnvp loads TensorFlow (slow --help);
+# tests/test_masks_vector.py checks the two agree
+VECTOR_MASKS = ("halves", "alternating", "random")
 
 # flag -> RealNVP keyword argument
 ARCHITECTURE_FLAGS = {
@@ -20,6 +24,8 @@ ARCHITECTURE_FLAGS = {
     "coupling_layers": "num_couplings",
     "hidden_units": "hidden_units",
     "hidden_layers": "hidden_layers",
+    "mask": "mask",
+    "permute": "permute",
     "dtype": "dtype",
 }
 
@@ -47,12 +53,16 @@ def in_flag_terms(message):
 def add_data_arguments(parser, required=False):
     parser.add_argument("--data", required=required, metavar="NAME_OR_PATH",
                         help="dataset name (digits, moons, circles, checkerboard, 8gaussians, "
-                             "spirals, mnist, cifar10, celeb_a, downsampled_imagenet/32x32, "
+                             "spirals, the MAF tabular sets power, gas, hepmass, miniboone and "
+                             "bsds300 (from --data-dir), mnist, cifar10, celeb_a, "
+                             "downsampled_imagenet/32x32, "
                              "downsampled_imagenet/64x64, lsun/<category>, or any other "
                              "TensorFlow Datasets image set) or a .npy/.npz/.csv file or image "
                              "folder")
     parser.add_argument("--data-dir", metavar="DIR", help="where TensorFlow Datasets keeps its "
-                        "prepared sets (default: $TFDS_DATA_DIR, else ~/tensorflow_datasets)")
+                        "prepared sets (default: $TFDS_DATA_DIR, else ~/tensorflow_datasets); "
+                        "for power, gas, hepmass, miniboone and bsds300 the folder of the MAF "
+                        "files (power/data.npy, ...)")
     parser.add_argument("--levels", type=int, help="discrete values per entry of integer "
                         "images (default 256; digits: 17; a TFDS set: from its image feature)")
     parser.add_argument("--image-size", type=int, metavar="SIDE", help="resize the images of "
@@ -99,6 +109,11 @@ def add_architecture_arguments(parser):
     group.add_argument("--coupling-layers", type=int, help="vectors: number of couplings")
     group.add_argument("--hidden-units", type=int, help="vectors: MLP width")
     group.add_argument("--hidden-layers", type=int, help="vectors: MLP depth")
+    group.add_argument("--mask", choices=VECTOR_MASKS, help="vectors: coupling masks, even/odd "
+                       "features, first/second halves or random halves (default alternating)")
+    group.add_argument("--permute", action=argparse.BooleanOptionalAction, default=None,
+                       help="vectors: a fixed random permutation between couplings (beyond the "
+                            "paper; default off)")
     group.add_argument("--dtype", choices=DTYPE_CHOICES,
                        help="precision: float32 (default), mixed_bfloat16 / mixed_float16 "
                             "(conditioners in 16 bits, the flow's arithmetic in float32), "
