@@ -15,6 +15,7 @@ from tfnvp.bijectors import (
     FactorOut,
     FlowChain,
     LogitPreprocessing,
+    Permute,
     Squeeze,
     Unsqueeze,
 )
@@ -86,6 +87,30 @@ def coupling_image_extra_batch_dims(dtype=DTYPE):
     return _image_coupling(mask, 14, "image_batch", dtype), _normal((2, 2, 4, 4, 2), 14, dtype)
 
 
+def _compact_mlp(mask, seed, dtype):
+    """The vector flow's conditioner: sees the kept entries only, outputs the transformed ones."""
+    net = MLPConditioner(mask.size, hidden_units=8, hidden_layers=2, mask=mask, dtype=dtype)
+    net(tf.zeros((1, 2 * mask.size), dtype))
+    randomize_weights(net, scale=0.5, seed=seed)
+    return net
+
+
+def coupling_vector_compact_alternating(dtype=DTYPE):
+    mask = masks.vector_alternating(5, 1)
+    coupling = AffineCoupling(mask, _compact_mlp(mask, 20, dtype), name="vec_compact_alt")
+    return coupling, _normal((4, 5), 20, dtype)
+
+
+def coupling_vector_compact_random(dtype=DTYPE):
+    mask = masks.vector_random(6, seed=3, parity=0)
+    coupling = AffineCoupling(mask, _compact_mlp(mask, 21, dtype), name="vec_compact_random")
+    return coupling, _normal((2, 3, 6), 21, dtype)  # leading batch shape [2, 3]
+
+
+def permute_vector(dtype=DTYPE):
+    return Permute.random(5, seed=22, name="permute"), _normal((4, 5), 22, dtype)
+
+
 def squeeze(dtype=DTYPE):
     return Squeeze(name="squeeze"), _normal((2, 2, 4, 6, 3), 8, dtype)  # two leading batch axes
 
@@ -145,6 +170,8 @@ def flow_chain_vector(dtype=DTYPE):
 REGISTRY = {fn.__name__: fn for fn in [
     coupling_checkerboard_even, coupling_checkerboard_odd, coupling_channel_first,
     coupling_channel_second, coupling_vector_even, coupling_vector_odd,
-    coupling_vector_extra_batch_dims, coupling_image_extra_batch_dims, squeeze, unsqueeze,
+    coupling_vector_extra_batch_dims, coupling_image_extra_batch_dims,
+    coupling_vector_compact_alternating, coupling_vector_compact_random, permute_vector,
+    squeeze, unsqueeze,
     batch_norm_image, batch_norm_vector, logit_256, logit_17_vector, factor_out,
     flow_chain_image, flow_chain_vector]}

@@ -7,7 +7,10 @@ conditioner sees), ``b = 0`` the ones it transforms:
 """
 import numpy as np
 
-__all__ = ["checkerboard", "channel_halves", "vector_halves", "validate_mask"]
+__all__ = ["VECTOR_MASKS", "checkerboard", "channel_halves", "vector_alternating", "vector_halves",
+           "vector_masks", "vector_random", "validate_mask"]
+
+VECTOR_MASKS = ("halves", "alternating", "random")  # the kinds `vector_masks` builds
 
 
 def checkerboard(height, width, channels, parity=0):
@@ -34,12 +37,40 @@ def channel_halves(height, width, channels, parity=0):
 def vector_halves(dim, parity=0):
     """Vector mask `[D]`: parity 0 keeps the first ``D // 2`` features, parity 1 the others."""
     _check_parity(parity)
-    if dim < 2:
-        raise ValueError(f"vector_halves needs dim >= 2 (one half to keep, one to transform), "
-                         f"got {dim}.")
+    _check_vector_dim(dim, "vector_halves")
     first = np.zeros([dim], np.float32)
     first[: dim // 2] = 1.0
     return first if parity == 0 else 1.0 - first
+
+
+def vector_alternating(dim, parity=0):
+    """Vector mask `[D]`: ``b[i] = 1`` where ``i % 2 == parity`` (even / odd features)."""
+    _check_parity(parity)
+    _check_vector_dim(dim, "vector_alternating")
+    return (np.arange(dim) % 2 == parity).astype(np.float32)
+
+
+def vector_random(dim, seed, parity=0):
+    """Vector mask `[D]` keeping a random ``D // 2`` features drawn with `seed`; parity 1 is its
+    complement, so a pair of couplings with the same seed transforms every feature once."""
+    _check_parity(parity)
+    _check_vector_dim(dim, "vector_random")
+    keep = np.zeros([dim], np.float32)
+    keep[np.random.default_rng(seed).permutation(dim)[: dim // 2]] = 1.0
+    return keep if parity == 0 else 1.0 - keep
+
+
+def vector_masks(kind, dim, count, seed=0):
+    """The masks of `count` vector couplings, in order: parity ``k % 2`` of `kind` for coupling
+    `k` (so consecutive couplings transform complementary features). "random" draws a new half
+    for every pair of couplings from `seed` (pair `j` uses the seed ``[seed, 0, j]``)."""
+    if kind == "halves":
+        return [vector_halves(dim, k % 2) for k in range(count)]
+    if kind == "alternating":
+        return [vector_alternating(dim, k % 2) for k in range(count)]
+    if kind == "random":
+        return [vector_random(dim, [seed, 0, k // 2], k % 2) for k in range(count)]
+    raise ValueError(f"`mask` must be one of {', '.join(VECTOR_MASKS)}, got {kind!r}.")
 
 
 def validate_mask(mask, event_shape):
@@ -60,6 +91,12 @@ def _check_positive(**sizes):
     for name, value in sizes.items():
         if int(value) != value or value < 1:
             raise ValueError(f"{name} must be a positive integer, got {value!r}.")
+
+
+def _check_vector_dim(dim, builder):
+    if int(dim) != dim or dim < 2:
+        raise ValueError(f"{builder} needs dim >= 2 (one half to keep, one to transform), "
+                         f"got {dim!r}.")
 
 
 def _check_parity(parity):

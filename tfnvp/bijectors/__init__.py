@@ -5,8 +5,9 @@ from tfnvp.bijectors.flow_bijector import FlowBijector
 from tfnvp.bijectors.flow_chain import FlowChain
 from tfnvp.bijectors.logit import DEFAULT_ALPHA, LogitPreprocessing
 from tfnvp.bijectors.multiscale import FactorOut, merge_latents, split_latents
+from tfnvp.bijectors.permute import Permute
 from tfnvp.bijectors.squeeze import Squeeze, Unsqueeze
 
 __all__ = ["AffineCoupling", "BatchNorm", "DEFAULT_ALPHA", "FactorOut", "FlowBijector",
-           "FlowChain", "LogitPreprocessing", "Squeeze", "Unsqueeze", "merge_latents",
+           "FlowChain", "LogitPreprocessing", "Permute", "Squeeze", "Unsqueeze", "merge_latents",
            "split_latents"]
