@@ -40,7 +40,8 @@ DEFAULTS = {
 
 MODEL_KEYS = ("num_scales", "checkerboard_couplings", "channel_couplings", "final_couplings",
               "num_res_blocks", "num_filters", "num_couplings", "hidden_units", "hidden_layers",
-              "flow_batch_norm", "batch_norm_momentum", "alpha", "l2", "dtype")
+              "mask", "permute", "mask_seed", "flow_batch_norm", "batch_norm_momentum", "alpha",
+              "l2", "dtype")
 
 
 def available_configs():

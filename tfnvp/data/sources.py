@@ -3,6 +3,8 @@
     digits                     scikit-learn's 8x8 digits (embedded), 17 levels, fixed 360 test
     moons, circles, ...        2-D toy densities generated locally (TOY_DATASETS)
     mnist, cifar10, ...        TensorFlow Datasets: the table's sets, or any TFDS image set
+    power, gas, hepmass, ...   the MAF paper's tabular sets, from the files in `data_dir`
+                               (tabular_sources.py)
     FILE.npy / .npz / .csv     floats [N, D] are vectors; integers [N, H, W(, C)] are images; an
                                .npz with 'train' (and 'test', 'validation') arrays keeps its splits
     a folder of .png / .jpg    images, all of one size (or resized to `image_size`)
@@ -16,6 +18,7 @@ import numpy as np
 
 from tfnvp.bijectors.logit import check_levels
 from tfnvp.data.bundle import DataBundle
+from tfnvp.data.tabular_sources import TABULAR_DIMS, TABULAR_SOURCES, load_tabular
 from tfnvp.data.tfds_sources import TFDS_SOURCES, load_tfds, tfds_source
 from tfnvp.data.validation import (
     check_image_size,
@@ -30,7 +33,7 @@ from tfnvp.data.validation import (
 __all__ = ["KNOWN_DATASETS", "TOY_DATASETS", "load", "local_path"]
 
 TOY_DATASETS = ("moons", "circles", "checkerboard", "8gaussians", "spirals")
-KNOWN_DATASETS = ("digits", *TOY_DATASETS, *TFDS_SOURCES)
+KNOWN_DATASETS = ("digits", *TOY_DATASETS, *TABULAR_SOURCES, *TFDS_SOURCES)
 TOY_SIZES = (10_000, 2_000, 2_000)  # train, validation, test
 DIGITS_TEST_SIZE = 360
 FILE_TYPES = (".npy", ".npz", ".csv")
@@ -46,7 +49,8 @@ def load(source, *, levels=None, validation_fraction=0.1, seed=0, data_dir=None,
     from its image feature), refused for continuous vectors. `validation_fraction`: the share of
     the training data held out when the source has no validation split. `image_size`: resize the
     images of a folder or a TFDS set to squares of this side. `data_dir`: where TFDS keeps its
-    prepared sets (default `TFDS_DATA_DIR`, else `~/tensorflow_datasets`)."""
+    prepared sets (default `TFDS_DATA_DIR`, else `~/tensorflow_datasets`); for the tabular sets
+    (`TABULAR_SOURCES`), the folder holding the MAF files (required)."""
     validation_fraction = check_validation_fraction(validation_fraction)
     levels = None if levels is None else check_levels(levels)
     image_size = None if image_size is None else check_image_size(image_size)
@@ -60,6 +64,10 @@ def load(source, *, levels=None, validation_fraction=0.1, seed=0, data_dir=None,
         train, validation, test = (_toy(source, n, rng) for n in TOY_SIZES)
         return DataBundle.from_arrays(source, train=train, validation=validation, test=test,
                                       levels=None)
+    if source in TABULAR_SOURCES:
+        check_no_image_size(image_size, source)
+        check_no_levels(levels, source, (TABULAR_DIMS[source],))
+        return load_tabular(source, data_dir)
     if local_path(source) is not None or _names_a_file(source):
         return _load_file(source, levels, validation_fraction, seed, image_size)
     bundle = load_tfds(source, levels=levels, validation_fraction=validation_fraction,
@@ -74,7 +82,8 @@ def load(source, *, levels=None, validation_fraction=0.1, seed=0, data_dir=None,
 def local_path(source):
     """The absolute path of `source` when `load` reads it as the user's file or folder (it
     exists and is not a name in `KNOWN_DATASETS`), else None."""
-    if source == "digits" or source in TOY_DATASETS or tfds_source(source) is not None:
+    if (source == "digits" or source in TOY_DATASETS or source in TABULAR_SOURCES
+            or tfds_source(source) is not None):
         return None
     return os.path.abspath(source) if os.path.exists(source) else None
 
