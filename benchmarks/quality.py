@@ -27,8 +27,28 @@ RUNS = ("zuko", *tfnvp_realnvp.RUNS)
 
 def run_one(data, run, seed, epochs, torch_threads=None):
     if run == "zuko":
-        return zuko_realnvp.train(data, seed=seed, epochs=epochs, threads=torch_threads)
-    return tfnvp_realnvp.train(data, run, seed=seed, epochs=epochs)
+        result = zuko_realnvp.train(data, seed=seed, epochs=epochs, threads=torch_threads)
+    else:
+        result = tfnvp_realnvp.train(data, run, seed=seed, epochs=epochs)
+    return {**result, **climbs(result["train_nll"])}
+
+
+def climbs(curve):
+    """How the training NLL went up: `largest_climb` (nats above its best so far, at most),
+    `longest_climb` (most epochs in a row spent above that best) and `longest_rise` (most
+    epochs in a row each higher than the one before)."""
+    curve = np.asarray(curve, np.float64)
+    largest, longest, rise, best = 0.0, 0, 0, np.inf
+    above = rising = 0
+    for e, value in enumerate(curve):
+        if not np.isfinite(value):
+            continue
+        largest = max(largest, value - best) if np.isfinite(best) else largest
+        above = above + 1 if value > best else 0
+        rising = rising + 1 if e and value > curve[e - 1] else 0
+        longest, rise, best = max(longest, above), max(rise, rising), min(best, value)
+    return {"largest_climb": float(largest), "longest_climb": int(longest),
+            "longest_rise": int(rise)}
 
 
 def summarise(results):
@@ -48,20 +68,24 @@ def summarise(results):
                      "epochs_run_mean": float(np.mean([r["epochs_run"] for r in group])),
                      "train_examples_per_s": float(np.mean([r["train_examples_per_s"]
                                                             for r in group])),
+                     "largest_climb": max(r.get("largest_climb", 0.0) for r in group),
+                     "longest_climb": max(r.get("longest_climb", 0) for r in group),
                      "seconds_mean": float(np.mean([r["seconds"] for r in group]))})
     return rows
 
 
 def format_table(rows, gaussians):
     lines = ["| set | run | test NLL (nats, mean +- std) | seeds | best epoch | epochs run | "
-             "train ex/s | time (s) |", "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+             "training NLL climb (nats / epochs, worst seed) | train ex/s | time (s) |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     for name in dict.fromkeys(r["set"] for r in rows):
-        lines.append(f"| {name} | Gaussian (full covariance) | {gaussians[name]:.2f} | | | | | |")
+        lines.append(f"| {name} | Gaussian (full covariance) | {gaussians[name]:.2f} | | | | | | |")
         for r in (r for r in rows if r["set"] == name):
             failed = f" ({r['failed']} failed)" if r["failed"] else ""
             lines.append(f"| | {r['run']} | {r['test_nll_mean']:.2f} +- {r['test_nll_std']:.2f} | "
                          f"{r['seeds']}{failed} | {r['best_epoch_mean']:.1f} | "
-                         f"{r['epochs_run_mean']:.1f} | {r['train_examples_per_s']:,.0f} | "
+                         f"{r['epochs_run_mean']:.1f} | {r['largest_climb']:.2f} / "
+                         f"{r['longest_climb']} | {r['train_examples_per_s']:,.0f} | "
                          f"{r['seconds_mean']:.0f} |")
     return "\n".join(lines)
 
@@ -106,7 +130,8 @@ def main(argv=None):
                                                      args.torch_threads)}
                 report["results"].append(result)
                 print(f"  {run:20s} seed {seed}: test NLL {result['test_nll']:9.3f}  best epoch "
-                      f"{result['best_epoch']}/{result['epochs_run']}  "
+                      f"{result['best_epoch']}/{result['epochs_run']}  climb "
+                      f"{result['largest_climb']:.2f} nats / {result['longest_climb']} epochs  "
                       f"{result['train_examples_per_s']:,.0f} ex/s  "
                       f"{time.perf_counter() - tic:.0f} s"
                       + (f"  ERROR {result['error']}" if result["error"] else ""), flush=True)
