@@ -69,7 +69,8 @@ def compare(strategy, kind, loop):
     return {
         "replicas": strategy.num_replicas_in_sync, "losses_one": losses_one,
         "losses_two": losses_two,
-        "loss_difference": float(np.max(np.abs(np.subtract(losses_one, losses_two)))),
+        "loss_difference": float(np.max(np.abs(np.subtract(losses_one, losses_two))
+                                        / np.abs(losses_one))),
         "weights_difference": largest(list(weights)),
         "statistics_difference": largest(statistics),
         "statistics_moved": float(max(np.max(np.abs(b)) for _, b in

@@ -25,15 +25,20 @@ def report():
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
+TOLERANCE = 1e-4
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("case", ["image-fit", "image-loop", "vector-fit", "vector-loop"])
 def test_two_replicas_train_exactly_like_one_device(report, case):
     result = report[case]
     assert result["replicas"] == 2
     assert result["statistics_moved"] > 0.1  # the flow and conditioner batch norms trained
-    assert result["loss_difference"] < 1e-5, result
-    assert result["weights_difference"] < 1e-5, result  # relative to each weight's scale
-    assert result["statistics_difference"] < 1e-5, result
+    # all relative; float32 all-reduces sum in another order than one device (measured up to
+    # 4e-6 on the losses), per-replica statistics are off by more than 1e-3
+    assert result["loss_difference"] < TOLERANCE, result
+    assert result["weights_difference"] < TOLERANCE, result  # relative to each weight's scale
+    assert result["statistics_difference"] < TOLERANCE, result
 
 
 @pytest.mark.slow

@@ -17,12 +17,17 @@ from tfnvp_training.pictures import image_grid
 from tfnvp_training.run_folder import RunFolder
 
 
-def test_fit_lowers_the_loss():
+def test_fit_learns_more_than_a_gaussian():
+    """After 8 epochs the flow scores the moons better than the best Gaussian can (1.87 nats;
+    measured 1.67-1.69, from 1.92 at the first epoch): it has learned a non-Gaussian shape."""
+    x = two_moons()
+    gaussian_nll = 0.5 * np.log(np.linalg.det(2 * np.pi * np.e * np.cov(x.T)))
     model = tiny_vector_model()
     model.compile(optimizer=keras.optimizers.Adam(3e-3))
-    data = tf.data.Dataset.from_tensor_slices(two_moons()).batch(64)
+    data = tf.data.Dataset.from_tensor_slices(x).batch(64)
     history = model.fit(data, epochs=8, verbose=0).history
-    assert history["loss"][-1] < history["loss"][0] - 0.3
+    assert history["loss"][-1] < history["loss"][0] - 0.1
+    assert -model.log_prob(x).numpy().mean() < gaussian_nll - 0.1
 
 
 @pytest.mark.parametrize("make_model, data", [
@@ -54,16 +59,17 @@ def test_custom_loop_and_fit_agree(make_model, data):
 
 
 def test_custom_loop_jit_compile_gives_the_same_step():
-    plain, jitted = tiny_vector_model(), tiny_vector_model()
+    # float64: XLA's and the plain kernels' float32 rounding differ by host (2e-5 after 2 steps)
+    plain, jitted = tiny_vector_model(dtype="float64"), tiny_vector_model(dtype="float64")
     jitted.set_weights(plain.get_weights())
-    batch = tf.data.Dataset.from_tensor_slices(two_moons(64)).batch(64)
+    batch = tf.data.Dataset.from_tensor_slices(two_moons(64).astype(np.float64)).batch(64)
     losses = []
     for model, jit in ((plain, False), (jitted, True)):
         model.compile(optimizer=keras.optimizers.Adam(1e-2))
         losses.append(CustomTrainer(model, jit_compile=jit).fit(batch, epochs=2).history["loss"])
-    np.testing.assert_allclose(losses[1], losses[0], rtol=1e-5)
+    np.testing.assert_allclose(losses[1], losses[0], rtol=1e-10)
     for a, b in zip(plain.get_weights(), jitted.get_weights()):
-        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
+        np.testing.assert_allclose(a, b, rtol=1e-8, atol=1e-10)
 
 
 def test_average_nll_matches_log_prob_and_bits_per_dim():
