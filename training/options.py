@@ -107,7 +107,7 @@ def add_architecture_arguments(parser):
     group.add_argument("--channel-couplings", type=int, help="image: per scale")
     group.add_argument("--final-couplings", type=int, help="image: at the last scale")
     group.add_argument("--coupling-layers", type=int, help="vectors: number of couplings")
-    group.add_argument("--hidden-units", type=int, help="vectors: MLP width")
+    group.add_argument("--hidden-units", type=int, help="vectors: MLP width (default 256)")
     group.add_argument("--hidden-layers", type=int, help="vectors: MLP depth")
     group.add_argument("--mask", choices=VECTOR_MASKS, help="vectors: coupling masks, even/odd "
                        "features, first/second halves or random halves (default alternating)")
