@@ -34,8 +34,9 @@ def test_two_replicas_train_exactly_like_one_device(report, case):
     result = report[case]
     assert result["replicas"] == 2
     assert result["statistics_moved"] > 0.1  # the flow and conditioner batch norms trained
-    # all relative; float32 all-reduces sum in another order than one device (measured up to
-    # 4e-6 on the losses), per-replica statistics are off by more than 1e-3
+    # all relative; the image case runs in float32, whose all-reduce sums in another order than
+    # one device (3e-7 on its weights), the vector case in float64 (4e-16; its Keras loss metric
+    # is float32: 1e-7); per-replica statistics are off by 0.99 on the weights
     assert result["loss_difference"] < TOLERANCE, result
     assert result["weights_difference"] < TOLERANCE, result  # relative to each weight's scale
     assert result["statistics_difference"] < TOLERANCE, result
