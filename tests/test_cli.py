@@ -263,3 +263,21 @@ def test_version_and_defaults_in_help(capsys):
     text = " ".join(capsys.readouterr().out.split())  # argparse wraps lines
     assert "(default 1000, or the config's)" in text and "(default: auto)" in text
     assert "plateau (the default)" in text and "(default 0.001, or the config's)" in text
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("rows, expected", [(800, 64), (8000, 256)])
+def test_the_default_batch_follows_the_data_and_is_recorded(tmp_path, rows, expected):
+    """No --batch-size and no config: 64 (images, small tables), 256 for a table of at least
+    LARGE_TABLE_ROWS training rows; config.json records the number (evaluate and resume read
+    it). A file without splits keeps 81% of its rows for training: 648 and 6,480 here."""
+    from tfnvp_training.config import LARGE_TABLE_ROWS, default_batch_size
+    assert default_batch_size(True, 10 * LARGE_TABLE_ROWS) == 64  # images: the paper's 64
+    assert default_batch_size(False, LARGE_TABLE_ROWS) == 256
+    assert default_batch_size(False, LARGE_TABLE_ROWS - 1) == 64
+    path = tmp_path / "table.npy"
+    np.save(path, np.random.default_rng(0).normal(size=(rows, 3)).astype(np.float32))
+    out = tmp_path / "run"
+    assert main(["train", "--data", str(path), "--out", str(out), "--epochs", "1", "--quiet",
+                 *TINY_VECTOR]) == 0
+    assert json.loads((out / "config.json").read_text())["batch_size"] == expected

@@ -71,7 +71,8 @@ def add_data_arguments(parser, required=False):
                         help="share of the training data held out for validation when the "
                              "source has no validation split (default 0.1)")
     parser.add_argument("--batch-size", type=positive_int,
-                        help="the global batch (default 64 as in the paper, or the config's)")
+                        help="the global batch (default: the config's, else 64 as in the paper, "
+                             "or 256 for vector data of at least 5,120 training rows)")
     parser.add_argument("--seed", type=int,
                         help="random seed: splits, shuffling, noise (default 0)")
 

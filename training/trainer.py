@@ -27,6 +27,7 @@ from tfnvp_training.callbacks import (
     RunState,
     SampleGrid,
 )
+from tfnvp_training.config import default_batch_size
 from tfnvp_training.distribute import WorkerLost, is_chief, uses_custom_loop
 from tfnvp_training.errors import UsageError
 from tfnvp_training.evaluation import evaluate_split
@@ -87,14 +88,16 @@ def train(config, out, *, resume=False, overwrite=False, strategy=None, callback
                          f"folder.")
     chief = is_chief(strategy)
     replicas = strategy.num_replicas_in_sync
-    if config["batch_size"] % replicas:
-        raise UsageError(f"batch size {config['batch_size']} does not split over "
-                         f"{replicas} replicas; expected a multiple of {replicas}.")
 
     keras.utils.set_random_seed(config["seed"])
     bundle = tfnvp_data.load(config["data"], seed=config["seed"], levels=config["levels"],
                              data_dir=config.get("data_dir"), image_size=config["image_size"],
                              validation_fraction=config["validation_fraction"])
+    if config["batch_size"] is None:  # recorded in config.json: evaluate and resume read it
+        config["batch_size"] = default_batch_size(len(bundle.event_shape) == 3, bundle.num_train)
+    if config["batch_size"] % replicas:
+        raise UsageError(f"batch size {config['batch_size']} does not split over "
+                         f"{replicas} replicas; expected a multiple of {replicas}.")
     steps = steps_per_epoch(bundle, config["batch_size"])
     with strategy.scope():
         if resume:

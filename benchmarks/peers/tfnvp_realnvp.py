@@ -26,7 +26,7 @@ import keras
 import numpy as np
 
 from benchmarks.peers import PROTOCOL, batch_size_for, examples_per_s
-from tfnvp_training.config import load_config, resolve_config
+from tfnvp_training.config import default_batch_size, load_config, resolve_config
 
 __all__ = ["RUNS", "VECTOR_CONFIGS", "EpochCurves", "run_settings", "train"]
 
@@ -69,7 +69,9 @@ def train(data, run="defaults", seed=0, epochs=None, config=None, callbacks=(), 
         settings["model"].update(overrides.pop("model", {}))
         settings.update(overrides, seed=seed)
         settings["epochs"] = int(epochs or settings["epochs"])
-        settings["batch_size"] = batch_size_for(len(data.train), settings["batch_size"])
+        batch = settings["batch_size"] or default_batch_size(len(data.event_shape) == 3,
+                                                             len(data.train))
+        settings["batch_size"] = batch_size_for(len(data.train), batch)
         curves = EpochCurves()
         result = {"peer": "tfnvp", "run": run, "seed": seed, "batch_size": settings["batch_size"],
                   "config": {k: settings[k] for k in ("epochs", "batch_size", "lr",
