@@ -38,9 +38,9 @@ DEFAULTS = {
 }
 
 MODEL_KEYS = ("num_scales", "checkerboard_couplings", "channel_couplings", "final_couplings",
-              "num_res_blocks", "num_filters", "num_couplings", "hidden_units", "hidden_layers",
-              "mask", "permute", "mask_seed", "flow_batch_norm", "batch_norm_momentum", "alpha",
-              "l2", "dtype")
+              "num_res_blocks", "num_filters", "widen_after_squeeze", "num_couplings",
+              "hidden_units", "hidden_layers", "mask", "permute", "mask_seed", "flow_batch_norm",
+              "batch_norm_momentum", "net_batch_norm_momentum", "alpha", "l2", "dtype")
 
 
 # Vector data with at least this many training rows (20 batches of 256) trains with batch 256.

@@ -18,6 +18,7 @@ ARCHITECTURE_FLAGS = {
     "scales": "num_scales",
     "res_blocks": "num_res_blocks",
     "filters": "num_filters",
+    "widen": "widen_after_squeeze",
     "checkerboard_couplings": "checkerboard_couplings",
     "channel_couplings": "channel_couplings",
     "final_couplings": "final_couplings",
@@ -104,6 +105,9 @@ def add_architecture_arguments(parser):
     group.add_argument("--scales", type=int, help="image: number of scales")
     group.add_argument("--res-blocks", type=int, help="image: residual blocks per s/t net")
     group.add_argument("--filters", type=int, help="image: feature maps at the first scale")
+    group.add_argument("--widen", action=argparse.BooleanOptionalAction, default=None,
+                       help="image: the channel couplings after each squeeze get twice their "
+                            "scale's feature maps (the paper's code)")
     group.add_argument("--checkerboard-couplings", type=int, help="image: per scale")
     group.add_argument("--channel-couplings", type=int, help="image: per scale")
     group.add_argument("--final-couplings", type=int, help="image: at the last scale")

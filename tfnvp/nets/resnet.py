@@ -8,7 +8,9 @@
 
 BN here is ordinary Keras batch norm inside s/t (it needs no inverse), synchronised: under
 `tf.distribute` its training statistics are the global batch's, as the flow's own batch norm; WN is
-weight norm.
+weight norm. Its `momentum` sets how fast the moving statistics that evaluation uses follow the
+training batches (Keras' default 0.99 lags about 100 steps; see `RealNVP`'s
+`net_batch_norm_momentum`).
 """
 import keras
 
@@ -18,19 +20,26 @@ from tfnvp.nets.weight_norm_conv import WeightNormConv2D
 __all__ = ["ResNetConditioner", "ResidualBlock"]
 
 
+def batch_norm(momentum, dtype, name):
+    """Synchronised Keras batch norm (global-batch statistics under `tf.distribute`)."""
+    if not 0.0 <= momentum < 1.0:
+        raise ValueError(f"batch-norm momentum must lie in [0, 1), got {momentum!r}.")
+    return keras.layers.BatchNormalization(momentum=momentum, synchronized=True, dtype=dtype,
+                                           name=name)
+
+
 @keras.saving.register_keras_serializable("tfnvp")
 class ResidualBlock(keras.layers.Layer):
     """Pre-activation block: `x + conv(relu(bn(conv(relu(bn(x))))))`, width `filters`."""
 
-    def __init__(self, filters, l2=0.0, **kwargs):
+    def __init__(self, filters, l2=0.0, momentum=0.99, **kwargs):
         super().__init__(**kwargs)
         self.filters = int(filters)
         self.l2 = float(l2)
-        self.norm1 = keras.layers.BatchNormalization(synchronized=True, dtype=self.dtype_policy,
-                                                     name="bn1")
+        self.momentum = float(momentum)
+        self.norm1 = batch_norm(momentum, self.dtype_policy, "bn1")
         self.conv1 = WeightNormConv2D(filters, l2=l2, dtype=self.dtype_policy, name="conv1")
-        self.norm2 = keras.layers.BatchNormalization(synchronized=True, dtype=self.dtype_policy,
-                                                     name="bn2")
+        self.norm2 = batch_norm(momentum, self.dtype_policy, "bn2")
         self.conv2 = WeightNormConv2D(filters, l2=l2, dtype=self.dtype_policy, name="conv2")
 
     def build(self, input_shape):
@@ -47,25 +56,26 @@ class ResidualBlock(keras.layers.Layer):
         return x + h
 
     def get_config(self):
-        return {**super().get_config(), "filters": self.filters, "l2": self.l2}
+        return {**super().get_config(), "filters": self.filters, "l2": self.l2,
+                "momentum": self.momentum}
 
 
 @keras.saving.register_keras_serializable("tfnvp")
 class ResNetConditioner(keras.layers.Layer):
     """`concat(b*x, b)` `[B, H, W, 2C]` -> `(s, t)`, each `[B, H, W, C]`."""
 
-    def __init__(self, channels, filters, num_blocks, l2=0.0, **kwargs):
+    def __init__(self, channels, filters, num_blocks, l2=0.0, momentum=0.99, **kwargs):
         super().__init__(**kwargs)
         self.channels = int(channels)
         self.filters = int(filters)
         self.num_blocks = int(num_blocks)
         self.l2 = float(l2)
+        self.momentum = float(momentum)
         policy = self.dtype_policy
         self.input_conv = WeightNormConv2D(filters, l2=l2, dtype=policy, name="input_conv")
-        self.blocks = [ResidualBlock(filters, l2=l2, dtype=policy, name=f"block{i}")
-                       for i in range(num_blocks)]
-        self.output_norm = keras.layers.BatchNormalization(synchronized=True, dtype=policy,
-                                                             name="output_bn")
+        self.blocks = [ResidualBlock(filters, l2=l2, momentum=momentum, dtype=policy,
+                                     name=f"block{i}") for i in range(num_blocks)]
+        self.output_norm = batch_norm(momentum, policy, "output_bn")
         self.output_conv = WeightNormConv2D(2 * channels, zero_init=True, l2=l2, dtype=policy,
                                             name="output_conv")
         self.head = ScaleAndShift(l2=l2, dtype=policy, name="scale_and_shift")
@@ -89,4 +99,4 @@ class ResNetConditioner(keras.layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "channels": self.channels, "filters": self.filters,
-                "num_blocks": self.num_blocks, "l2": self.l2}
+                "num_blocks": self.num_blocks, "l2": self.l2, "momentum": self.momentum}
