@@ -26,6 +26,7 @@ demo: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) -m benchmarks.run --out bench-results
+	$(PY) -m benchmarks.train_path --out bench-results
 	$(PY) -m benchmarks.startup --out bench-results/startup.json
 	$(PY) -m benchmarks.replicas --out bench-results/replicas.json
 	$(PY) -m benchmarks.quality --runs zuko defaults tabular bsds300 --out bench-results

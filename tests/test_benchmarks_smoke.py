@@ -51,3 +51,27 @@ def test_reference_trains_its_keras_weights():
     before = [v.numpy().copy() for v in model.trainable_variables]
     model.train_step(vector_data(16, dim=4))
     assert any(not np.allclose(b, v.numpy()) for b, v in zip(before, model.trainable_variables))
+
+
+def test_image_ablation_summary_gives_each_variant_against_the_defaults():
+    from benchmarks.image_ablation import VARIANTS, format_table, summarise
+    results = [{"set": "digits", "variant": v, "seed": s, "bits_per_dim": b, "best_epoch": 3,
+                "seconds": 1.0, "parameters": 10}
+               for v, s, b in [("defaults", 0, 2.0), ("defaults", 1, 2.2), ("widen", 0, 1.9),
+                               ("widen", 1, float("nan"))]]
+    rows = {r["variant"]: r for r in summarise(results)}
+    assert rows["defaults"]["mean"] == pytest.approx(2.1)
+    assert rows["defaults"]["std"] == pytest.approx(0.1)
+    assert rows["widen"]["failed"] == 1 and rows["widen"]["change"] == pytest.approx(-0.2)
+    assert VARIANTS["widen"][0] in format_table(list(rows.values()))
+
+
+def test_train_path_set_and_table():
+    from benchmarks.train_path import BATCH, format_table, vector_set
+    data = vector_set(1000, dim=4)
+    assert data.train.shape == (1000, 4) and len(data.validation) == len(data.test) == BATCH
+    report = {"machine": {"cpu": "cpu", "cores": 2}, "batch": BATCH, "zuko_examples_per_s": None,
+              "zuko": "zuko peer skipped: no torch",
+              "rows_measured": [{"flow_batch_norm": True, "step": 100.0, "train_path": 90.0,
+                                 "train_path_over_step": 0.9, "train_path_over_zuko": None}]}
+    assert "| on | 100 | 90 | 90% | 0 | zuko peer skipped: no torch |" in format_table(report)

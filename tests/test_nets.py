@@ -54,11 +54,11 @@ CASES = {
                                        dict(features=3, momentum=0.9, epsilon=1e-3),
                                        (2, 3), [(2, 3)], True, 0, 2, 0),
     # 2 x (batch norm: gamma, beta | moving mean, variance) + 2 x weight-norm conv
-    "residual_block": Case(ResidualBlock, dict(filters=4, l2=1e-3), (2, 4, 4, 4),
+    "residual_block": Case(ResidualBlock, dict(filters=4, l2=1e-3, momentum=0.9), (2, 4, 4, 4),
                            [(2, 4, 4, 4)], True, 10, 4, 2),
     # input conv 3 + block 10 + output batch norm 2 + output conv 3 + head 1; 4 convs + head
     "resnet_conditioner": Case(ResNetConditioner, dict(channels=2, filters=4, num_blocks=1,
-                                                       l2=1e-3),
+                                                       l2=1e-3, momentum=0.9),
                                (2, 4, 4, 4), [(2, 4, 4, 2), (2, 4, 4, 2)], False, 19, 6, 5),
     # 3 dense layers (kernel, bias) + head; only the head's scale is penalised
     "mlp_conditioner": Case(MLPConditioner, dict(features=3, hidden_units=8, hidden_layers=2,
