@@ -48,6 +48,24 @@ VARIANTS = {
 }
 
 
+def variant_settings(variant):
+    """`(config keys, model keys)` of `variant`: a name of `VARIANTS`, or names joined by "+"
+    (their changes together, e.g. "widen+cosine")."""
+    overrides, model = {}, {}
+    for part in variant.split("+"):
+        if part not in VARIANTS:
+            raise ValueError(f"unknown variant {part!r}; expected names of {', '.join(VARIANTS)} "
+                             f"joined by '+'.")
+        settings = json.loads(json.dumps(VARIANTS[part][1]))  # a deep copy
+        model.update(settings.pop("model", {}))
+        overrides.update(settings)
+    return overrides, model
+
+
+def describe(variant):
+    return " + ".join(VARIANTS[part][0] for part in variant.split("+"))
+
+
 def run_one(name, variant, seed, epochs=None, folder=None):
     """Train variant `variant` on set `name` -> a result dict (test bits/dim, curves, time)."""
     import keras
@@ -57,8 +75,7 @@ def run_one(name, variant, seed, epochs=None, folder=None):
     from tfnvp_training import train as train_flow
     from tfnvp_training.config import resolve_config
 
-    overrides = json.loads(json.dumps(VARIANTS[variant][1]))  # a deep copy
-    model = overrides.pop("model", {})
+    overrides, model = variant_settings(variant)
     epochs = int(epochs or BUDGETS[name])
     with tempfile.TemporaryDirectory(prefix="tfnvp-ablation-") as scratch:
         folder = folder or scratch
@@ -117,7 +134,7 @@ def format_table(rows):
              "parameters | time per run (s) |", "| --- | --- | --- | --- | --- | --- | --- | --- |"]
     for r in rows:
         failed = f" ({r['failed']} failed)" if r["failed"] else ""
-        lines.append(f"| {r['set']} | {VARIANTS[r['variant']][0]} | {r['mean']:.4f} +- "
+        lines.append(f"| {r['set']} | {describe(r['variant'])} | {r['mean']:.4f} +- "
                      f"{r['std']:.4f} | {r['change']:+.4f} | {r['seeds']}{failed} | "
                      f"{r['best_epoch']:.1f} | {r['parameters'] or ''} | {r['seconds']:.0f} |")
     return "\n".join(lines)
@@ -128,12 +145,18 @@ def main(argv=None):
                                      description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sets", nargs="+", default=["patches8", "digits"], choices=SETS)
-    parser.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=list(VARIANTS))
+    parser.add_argument("--variants", nargs="+", default=list(VARIANTS),
+                        help="names of VARIANTS, or names joined by '+' (default: each alone)")
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     parser.add_argument("--epochs", type=int, default=None,
                         help="override the budget (default: 30 on patches, 40 on digits)")
     parser.add_argument("--out", default="bench-results", help="folder for image_ablation.json")
     args = parser.parse_args(argv)
+    for variant in args.variants:
+        try:
+            variant_settings(variant)
+        except ValueError as error:
+            parser.error(str(error))
 
     from benchmarks.run import machine_info
     os.makedirs(args.out, exist_ok=True)
