@@ -3,7 +3,8 @@
     constant   lr
     cosine     lr * scale * cosine_decay(step / (epochs * steps_per_epoch))
     plateau    lr, halved after every `lr_patience` epochs without a better validation loss
-               (the default: it needs no epoch budget, so it pairs with early stopping)
+               (the default without an epoch budget: it pairs with early stopping; with one,
+               cosine: `tfnvp_training.config.default_lr_schedule`)
 
 `NonFiniteGuard` and `PlateauDecay` lower the rate by multiplying one variable: the optimizer's
 learning rate itself, or a `ScaledSchedule`'s `scale`. Both live in the run's checkpoint, so a
