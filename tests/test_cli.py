@@ -262,8 +262,7 @@ def test_version_and_defaults_in_help(capsys):
         main(["train", "--help"])
     text = " ".join(capsys.readouterr().out.split())  # argparse wraps lines
     assert "(default 1000, or the config's)" in text and "(default: auto)" in text
-    assert "cosine: decay to 0 over --epochs (the default when --epochs" in text
-    assert "(default 0.001, or the config's)" in text
+    assert "plateau (the default)" in text and "(default 0.001, or the config's)" in text
 
 
 @pytest.mark.slow

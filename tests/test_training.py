@@ -135,20 +135,6 @@ def test_flags_override_the_config_and_unknown_keys_are_refused(tmp_path):
         run_config.load_config("nope")
 
 
-def test_an_epoch_budget_gets_a_cosine_decay_and_no_budget_the_plateau_policy():
-    def schedule(config=None, **flags):
-        return run_config.resolve_config(config, {"data": "digits", **flags})["lr_schedule"]
-
-    assert schedule() == "plateau"                                  # the 1,000-epoch cap
-    assert schedule(epochs=30) == "cosine"                          # --epochs 30
-    assert schedule({"epochs": 30}) == "cosine"                     # a config's budget
-    assert schedule(epochs=30, lr_schedule="plateau") == "plateau"  # named: kept
-    assert schedule({"epochs": 30, "lr_schedule": "constant"}, epochs=5) == "constant"
-    for name in run_config.available_configs():  # every packaged config names its schedule
-        assert run_config.load_config(name).get("lr_schedule") or \
-            run_config.load_config(name).get("epochs") is None, name
-
-
 def test_image_grid_layout_and_range():
     images = np.stack([np.full((3, 2, 1), v, np.float32) for v in (0.0, 16.5, 20.0)])
     grid = image_grid(images, levels=17, columns=2)

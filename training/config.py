@@ -11,8 +11,7 @@ import os
 from tfnvp_training.errors import UsageError
 
 __all__ = ["DEFAULTS", "LARGE_TABLE_ROWS", "LR_SCHEDULES", "MODEL_KEYS", "absolute_data_dir",
-           "available_configs", "default_batch_size", "default_lr_schedule", "load_config",
-           "resolve_config"]
+           "available_configs", "default_batch_size", "load_config", "resolve_config"]
 
 LR_SCHEDULES = ("plateau", "cosine", "constant")  # see tfnvp_training.learning_rate
 
@@ -26,7 +25,7 @@ DEFAULTS = {
     "epochs": 1000,             # a cap: early stopping (`patience`) ends a run long before
     "batch_size": None,         # None: `default_batch_size` once the data is known
     "lr": 1e-3,                 # Adam (paper: Adam)
-    "lr_schedule": None,        # LR_SCHEDULES; None: `default_lr_schedule`
+    "lr_schedule": "plateau",   # LR_SCHEDULES; "cosine" decays to 0 over `epochs`
     "lr_patience": 3,           # plateau: halve the rate after this many epochs w/o improvement
     "clip_norm": None,          # global gradient-norm clipping (None: off)
     "seed": 0,
@@ -57,16 +56,6 @@ def default_batch_size(is_image, num_train):
     if not is_image and num_train is not None and num_train >= LARGE_TABLE_ROWS:
         return 256
     return 64
-
-
-def default_lr_schedule(epoch_budget):
-    """The schedule when the config leaves it open: "cosine" (decay to 0 over the epochs) when
-    the run was given an epoch budget (--epochs, or the config's `epochs`), "plateau" when
-    `epochs` is the default cap and early stopping decides. Measured on 8x8 photo patches (README,
-    "Image flows on real photographs"): at a budget of 15 epochs cosine reached 4.278 test
-    bits/dim against the plateau policy's 4.302; the plateau policy halves the rate on the
-    noise of the validation curve and ends the budget at a high rate."""
-    return "cosine" if epoch_budget else "plateau"
 
 
 def available_configs():
@@ -117,10 +106,6 @@ def resolve_config(config=None, overrides=None, model_overrides=None):
     resolved = {**DEFAULTS, **(config or {})}
     resolved["model"] = dict(resolved.get("model") or {})
     resolved.update({k: v for k, v in (overrides or {}).items() if v is not None})
-    if resolved["lr_schedule"] is None:  # recorded in config.json: a resumed run keeps it
-        budget = (config or {}).get("epochs") is not None or \
-            (overrides or {}).get("epochs") is not None
-        resolved["lr_schedule"] = default_lr_schedule(budget)
     resolved["model"].update({k: v for k, v in (model_overrides or {}).items() if v is not None})
     check_keys(resolved)
     if resolved["lr_schedule"] not in LR_SCHEDULES:

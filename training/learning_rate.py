@@ -3,8 +3,7 @@
     constant   lr
     cosine     lr * scale * cosine_decay(step / (epochs * steps_per_epoch))
     plateau    lr, halved after every `lr_patience` epochs without a better validation loss
-               (the default without an epoch budget: it pairs with early stopping; with one,
-               cosine: `tfnvp_training.config.default_lr_schedule`)
+               (the default: it needs no epoch budget, so it pairs with early stopping)
 
 `NonFiniteGuard` and `PlateauDecay` lower the rate by multiplying one variable: the optimizer's
 learning rate itself, or a `ScaledSchedule`'s `scale`. Both live in the run's checkpoint, so a

@@ -25,10 +25,9 @@ def add_arguments(parser):
     parser.add_argument("--lr", type=float,
                         help=f"Adam learning rate (default {DEFAULTS['lr']:g}, or the config's)")
     parser.add_argument("--lr-schedule", choices=LR_SCHEDULES,
-                        help="cosine: decay to 0 over --epochs (the default when --epochs "
-                             "or the config sets the epochs); plateau: halve the rate after "
-                             "every 3 epochs without a better validation loss (the default "
-                             "otherwise); constant")
+                        help="plateau (the default): halve the rate after every 3 epochs "
+                             "without a better validation loss; cosine: decay to 0 over "
+                             "--epochs; constant")
     parser.add_argument("--clip-norm", type=float,
                         help="clip the global gradient norm (default: no clipping)")
     parser.add_argument("--patience", type=int,
