@@ -123,10 +123,9 @@ class RealNVP(keras.Model):
     def __init__(self, event_shape, levels=None, *, num_scales=None, checkerboard_couplings=3,
                  channel_couplings=3, final_couplings=4, num_res_blocks=None, num_filters=None,
                  widen_after_squeeze=False, num_couplings=8, hidden_units=None, hidden_layers=2,
-                 mask=None, permute=None,
-                 mask_seed=0, compact_conditioner=True, flow_batch_norm=True,
-                 batch_norm_momentum=None, net_batch_norm_momentum=None, alpha=DEFAULT_ALPHA,
-                 l2=PAPER_L2, **kwargs):
+                 mask=None, permute=None, mask_seed=0, compact_conditioner=True,
+                 flow_batch_norm=True, batch_norm_momentum=None, net_batch_norm_momentum=None,
+                 alpha=DEFAULT_ALPHA, l2=PAPER_L2, **kwargs):
         # model(x) must be log_prob(x): Keras would otherwise round x to the compute dtype
         # (bfloat16 under mixed precision) before the flow sees it.
         kwargs.setdefault("autocast", False)

@@ -8,19 +8,24 @@ layer and the bijector borrows it. It is never called; it only holds:
 """
 import keras
 
-__all__ = ["FlowBatchNormStatistics"]
+__all__ = ["FlowBatchNormStatistics", "check_momentum"]
+
+
+def check_momentum(momentum):
+    """`momentum` as a float in [0, 1) (the weight of the old average), else a ValueError."""
+    if not 0.0 <= momentum < 1.0:
+        raise ValueError(f"batch-norm momentum must lie in [0, 1), got {momentum!r}.")
+    return float(momentum)
 
 
 @keras.saving.register_keras_serializable("tfnvp")
 class FlowBatchNormStatistics(keras.layers.Layer):
     def __init__(self, features, momentum=0.99, epsilon=1e-4, **kwargs):
         super().__init__(**kwargs)
-        if not 0.0 <= momentum < 1.0:
-            raise ValueError(f"batch-norm momentum must lie in [0, 1), got {momentum!r}.")
         if epsilon <= 0:
             raise ValueError(f"batch-norm epsilon must be > 0, got {epsilon!r}.")
         self.features = int(features)
-        self.momentum = float(momentum)
+        self.momentum = check_momentum(momentum)
         self.epsilon = float(epsilon)
         # Never autocast (a mixed-precision model's call reads variables in bfloat16 otherwise):
         # the statistics are flow arithmetic, float32.

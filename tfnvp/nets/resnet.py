@@ -14,6 +14,7 @@ training batches (Keras' default 0.99 lags about 100 steps; see `RealNVP`'s
 """
 import keras
 
+from tfnvp.nets.flow_batch_norm_statistics import check_momentum
 from tfnvp.nets.scale_and_shift import ScaleAndShift
 from tfnvp.nets.weight_norm_conv import WeightNormConv2D
 
@@ -22,10 +23,8 @@ __all__ = ["ResNetConditioner", "ResidualBlock"]
 
 def batch_norm(momentum, dtype, name):
     """Synchronised Keras batch norm (global-batch statistics under `tf.distribute`)."""
-    if not 0.0 <= momentum < 1.0:
-        raise ValueError(f"batch-norm momentum must lie in [0, 1), got {momentum!r}.")
-    return keras.layers.BatchNormalization(momentum=momentum, synchronized=True, dtype=dtype,
-                                           name=name)
+    return keras.layers.BatchNormalization(momentum=check_momentum(momentum), synchronized=True,
+                                           dtype=dtype, name=name)
 
 
 @keras.saving.register_keras_serializable("tfnvp")
