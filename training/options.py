@@ -41,6 +41,7 @@ PARAMETER_FLAGS = {
     "lr_schedule": "--lr-schedule",
     "distribute": "--distribute",
     "seed": "--seed",
+    "horizontal_flip": "--flip",
     **{parameter: "--" + flag.replace("_", "-") for flag, parameter in ARCHITECTURE_FLAGS.items()},
 }
 

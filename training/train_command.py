@@ -33,6 +33,10 @@ def add_arguments(parser):
     parser.add_argument("--patience", type=int,
                         help="early stopping: epochs without validation improvement (0: off; "
                              f"default {DEFAULTS['patience']}, or the config's)")
+    parser.add_argument("--flip", dest="horizontal_flip", action=argparse.BooleanOptionalAction,
+                        default=None, help="random left-right flips of the training images "
+                                           "(default: on for cifar10, celeb_a and lsun, off "
+                                           "for files and digits)")
     parser.add_argument("--jit", dest="jit_compile", action=argparse.BooleanOptionalAction,
                         default=None, help="XLA-compile the train/test steps (default off, "
                                            "or the config's)")
@@ -71,6 +75,7 @@ def config_from_args(args, run):
              "batch_size": args.batch_size, "seed": args.seed, "epochs": args.epochs,
              "lr": args.lr, "lr_schedule": args.lr_schedule, "clip_norm": args.clip_norm,
              "patience": args.patience, "jit_compile": args.jit_compile,
+             "horizontal_flip": args.horizontal_flip,
              "eval_draws": args.eval_draws, "max_nonfinite_retries": args.max_nonfinite_retries}
     if args.resume:
         saved = run.read_config()
@@ -86,7 +91,7 @@ def config_from_args(args, run):
         base = {k: v for k, v in saved.items() if k not in ("versions", "model_config")}
         config = resolve_config(base, flags)
         for key in ("data", "levels", "image_size", "validation_fraction", "batch_size",
-                    "seed"):  # they define the data stream
+                    "seed", "horizontal_flip"):  # they define the data stream
             if flags[key] is not None and config[key] != saved.get(key):
                 raise UsageError(f"a resumed run keeps its `{key}` ({saved.get(key)!r}), got "
                                  f"{flags[key]!r}; drop the flag or train into a new --out.")

@@ -38,7 +38,7 @@ from tfnvp_training.nonfinite import NonFiniteGuard, NonFiniteLossError
 from tfnvp_training.precision import resolve_dtype
 from tfnvp_training.run_folder import RunFolder, record_versions
 
-__all__ = ["steps_per_epoch", "train"]
+__all__ = ["horizontal_flip", "steps_per_epoch", "train"]
 
 
 def steps_per_epoch(bundle, batch_size):
@@ -52,6 +52,18 @@ def steps_per_epoch(bundle, batch_size):
         raise UsageError(f"batch size {batch_size} is larger than the {num} training examples "
                          f"of {bundle.name!r}; expected `batch_size` <= {num}.")
     return num // batch_size
+
+
+def horizontal_flip(config, bundle):
+    """Whether training images are flipped left-right: the config's `horizontal_flip`, else the
+    data's default (`bundle.horizontal_flip`). Refused for vector data."""
+    flip = config.get("horizontal_flip")
+    if flip is None:
+        return bundle.horizontal_flip
+    if flip and len(bundle.event_shape) != 3:
+        raise UsageError(f"`horizontal_flip` flips images, but {bundle.name!r} holds vectors of "
+                         f"shape {tuple(bundle.event_shape)}; expected image data [H, W, C].")
+    return bool(flip)
 
 
 def train(config, out, *, resume=False, overwrite=False, strategy=None, callbacks=(),
@@ -93,6 +105,7 @@ def train(config, out, *, resume=False, overwrite=False, strategy=None, callback
     bundle = tfnvp_data.load(config["data"], seed=config["seed"], levels=config["levels"],
                              data_dir=config.get("data_dir"), image_size=config["image_size"],
                              validation_fraction=config["validation_fraction"])
+    flip = horizontal_flip(config, bundle)
     if config["batch_size"] is None:  # recorded in config.json: evaluate and resume read it
         config["batch_size"] = default_batch_size(len(bundle.event_shape) == 3, bundle.num_train)
     if config["batch_size"] % replicas:
@@ -143,7 +156,7 @@ def train(config, out, *, resume=False, overwrite=False, strategy=None, callback
 
     def batches(split, training, **stream):
         return tfnvp_data.batches(split, config["batch_size"], levels=bundle.levels,
-                                  training=training, horizontal_flip=bundle.horizontal_flip,
+                                  training=training, horizontal_flip=flip,
                                   seed=config["seed"], **stream)
 
     progress_bar = verbose == "auto" and log.isatty()
