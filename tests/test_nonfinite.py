@@ -187,7 +187,8 @@ def test_train_gives_up_on_non_finite_losses_and_keeps_the_checkpoint_intact(tmp
 
     poison = PoisonFromEpoch1()
     config = resolve_config(load_config("moons"), {
-        "epochs": 3, "batch_size": 1000, "max_nonfinite_retries": 2},
+        "epochs": 3, "batch_size": 1000, "max_nonfinite_retries": 2,
+        "steps_per_execution": 1},  # the poison strikes before each batch, not each call
         {"num_couplings": 2, "hidden_units": 8})
     with pytest.raises(NonFiniteLossError) as stopped:
         train(config, tmp_path, callbacks=[poison], verbose=0)
@@ -225,7 +226,7 @@ def test_the_command_reports_a_stopped_run_in_one_line_with_its_status(tmp_path,
 
 def test_a_tfnvp_model_is_checked_inside_its_step_and_weights_are_read_only_when_it_fails():
     """`RealNVP.train_step` records whether its loss and weights stayed finite; the guard reads
-    that one boolean per batch, and copies the weights to the host only to name a failure."""
+    that one boolean per call, and copies the weights to the host only to name a failure."""
     model = tiny_vector_model()
     model.compile(optimizer=keras.optimizers.Adam(1e-3))
     guard = NonFiniteGuard(max_retries=1)
@@ -234,8 +235,28 @@ def test_a_tfnvp_model_is_checked_inside_its_step_and_weights_are_read_only_when
     guard._named_weights = lambda: reads.append(1) or named_weights()
     x = two_moons(128)
     model.fit(x, batch_size=32, epochs=2, verbose=0, callbacks=[guard])
-    assert model.last_step_was_finite and reads == []  # 8 good batches: no weight copied
+    assert model.steps_were_finite() and reads == []  # 8 good batches: no weight copied
     poison = _Poison(model.trainable_weights[0], np.nan, {2})
     model.fit(x, batch_size=32, epochs=1, verbose=0, callbacks=[poison, guard])
     assert guard.retries == 1 and len(reads) == 1  # the one bad batch, named
     assert all(np.isfinite(w).all() for w in model.get_weights())
+
+
+def test_the_finite_check_covers_every_step_since_the_last_read():
+    """With several steps per compiled call the guard reads the flag after the last of them: a
+    bad step followed by a good one must still read as not finite, once."""
+    model = tiny_vector_model()
+    model.compile(optimizer=keras.optimizers.Adam(1e-3))
+    model.optimizer.build(model.trainable_variables)
+    good, bad = two_moons(32), np.full((32, 2), np.nan, np.float32)
+    weights, slots = model.get_weights(), [v.numpy() for v in model.optimizer.variables]
+    model.train_step(tf.constant(bad))
+    model.set_weights(weights)  # the bad step's damage undone, as the guard would
+    for v, value in zip(model.optimizer.variables, slots):
+        v.assign(value)
+    model.train_step(tf.constant(good))
+    assert all(np.isfinite(w).all() for w in model.get_weights())  # the last step was fine
+    assert not model.steps_were_finite()  # ... but the one before it was not
+    assert model.steps_were_finite()  # the read started a new check
+    model.train_step(tf.constant(good))
+    assert model.steps_were_finite()

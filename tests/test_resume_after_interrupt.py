@@ -3,7 +3,8 @@
 The data stream is a function of (seed, epoch, batch) only and the checkpoint holds the exact
 state (weights, Adam, flow batch-norm statistics, epoch, batch in the epoch, global step, early
 stopping, the epoch's running loss means), so with deterministic ops the resumed run's
-metrics.csv and final weights equal an uninterrupted run's, bit for bit.
+metrics.csv and final weights equal an uninterrupted run's, bit for bit -- also when the resumed
+run calls a different number of steps per compiled call (`--steps-per-execution`).
 """
 import os
 import signal
@@ -19,7 +20,9 @@ from tfnvp_training.interrupt import TrainingInterrupted
 from tfnvp_training.run_folder import RunFolder
 from tfnvp_training.train_command import config_from_args
 
-TINY_DIGITS = ["--config", "digits", "--epochs", "2", "--batch-size", "256", "--eval-draws", "1",
+# 8 batches per epoch, 2 per compiled call
+TINY_DIGITS = ["--config", "digits", "--epochs", "2", "--batch-size", "160", "--eval-draws", "1",
+               "--steps-per-execution", "2",
                "--no-jit", "--quiet", "--seed", "3", "--scales", "2",
                "--checkerboard-couplings", "1", "--channel-couplings", "1", "--final-couplings",
                "2", "--res-blocks", "1", "--filters", "8"]
@@ -75,23 +78,25 @@ def test_interrupted_and_resumed_run_equals_the_uninterrupted_run(tmp_path, caps
     handler_before = signal.getsignal(signal.SIGINT)
     with pytest.raises(TrainingInterrupted) as stopped:
         train(config_from_args(args, RunFolder(parts)), parts,
-              callbacks=[SignalAt(epoch=0, batch=2)], verbose=0)
+              callbacks=[SignalAt(epoch=0, batch=2)], verbose=0)  # a call of batches 2 and 3
     message = str(stopped.value)
     assert stopped.value.exit_status == 130  # 128 + SIGINT, after saving
     assert len(message.splitlines()) == 1
-    assert "interrupted by SIGINT at epoch 1/2, batch 3/5" in message
+    assert "interrupted by SIGINT at epoch 1/2, batch 4/8" in message
     assert f"tfnvp train --out {parts} --resume" in message
     reader = _reader(parts)
     assert int(reader.get_tensor("epoch/.ATTRIBUTES/VARIABLE_VALUE")) == 0
-    assert int(reader.get_tensor("batch_in_epoch/.ATTRIBUTES/VARIABLE_VALUE")) == 3
-    assert int(reader.get_tensor("step/.ATTRIBUTES/VARIABLE_VALUE")) == 3
+    assert int(reader.get_tensor("batch_in_epoch/.ATTRIBUTES/VARIABLE_VALUE")) == 4
+    assert int(reader.get_tensor("step/.ATTRIBUTES/VARIABLE_VALUE")) == 4
     csv = parts / "metrics.csv"
     assert not csv.exists() or len(csv.read_text().strip().splitlines()) <= 1  # no partial row
     assert signal.getsignal(signal.SIGINT) is handler_before  # handler given back
 
-    status = main(["train", "--out", str(parts), "--resume", "--quiet"])
+    # 3 per call at most: the epoch's last 4 batches one by one, then 2 per call (divisors of 8)
+    status = main(["train", "--out", str(parts), "--resume", "--quiet",
+                   "--steps-per-execution", "3"])
     assert status == 0
-    assert "(batch 3 of 5 of that epoch)" in capsys.readouterr().out
+    assert "(batch 4 of 8 of that epoch)" in capsys.readouterr().out
 
     header, resumed = _metrics(parts)
     assert header == _metrics(whole)[0] and {"loss", "val_loss"} <= set(header)
@@ -99,4 +104,4 @@ def test_interrupted_and_resumed_run_equals_the_uninterrupted_run(tmp_path, caps
     for kind in ("latest", "best"):
         for a, b in zip(_model_weights(parts, kind), _model_weights(whole, kind), strict=True):
             np.testing.assert_array_equal(a, b)
-    assert int(_reader(parts).get_tensor("step/.ATTRIBUTES/VARIABLE_VALUE")) == 10
+    assert int(_reader(parts).get_tensor("step/.ATTRIBUTES/VARIABLE_VALUE")) == 16

@@ -193,9 +193,11 @@ class RealNVP(keras.Model):
         steps += self._image_steps() if self.is_image else self._vector_steps()
         flow = FlowChain(steps, name="real_nvp_flow")
         self._bijector_holder = {"flow": flow}  # a plain dict: TF/Keras need not track TFP modules
-        # Whether the last training step left its loss and every weight finite, computed inside
-        # the compiled step: NaN recovery (NonFiniteGuard) reads one boolean per batch instead
-        # of copying every weight to the host. Not a weight of the model (never checkpointed).
+        # Whether every training step since the last check left its loss and every weight
+        # finite, computed inside the compiled step: NaN recovery (NonFiniteGuard) reads one
+        # boolean per call instead of copying every weight to the host; an AND over the steps,
+        # so that a call of several steps (`steps_per_execution`) cannot hide a bad one. Not a
+        # weight of the model (never checkpointed).
         self._bijector_holder["step_finite"] = tf.Variable(
             True, trainable=False, name="last_step_finite",
             aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA)
@@ -420,14 +422,19 @@ class RealNVP(keras.Model):
         gradients = tape.gradient(scaled, variables)
         self.optimizer.apply(gradients, variables)
         finite = [tf.reduce_all(tf.math.is_finite(v)) for v in variables]
-        self._bijector_holder["step_finite"].assign(
-            tf.reduce_all(tf.stack([tf.math.is_finite(loss), *finite])))
+        flag = self._bijector_holder["step_finite"]
+        flag.assign(tf.logical_and(flag, tf.reduce_all(tf.stack([tf.math.is_finite(loss),
+                                                                 *finite]))))
         return self._update_metrics(nll, loss)
 
-    @property
-    def last_step_was_finite(self):
-        """True when the last `train_step` left its loss and every trainable weight finite."""
-        return bool(self._bijector_holder["step_finite"].numpy())
+    def steps_were_finite(self):
+        """True when every `train_step` since the previous call left its loss and every
+        trainable weight finite (one boolean read from the device); starts the next check."""
+        flag = self._bijector_holder["step_finite"]
+        finite = bool(flag.numpy())
+        if not finite:
+            flag.assign(True)
+        return finite
 
     def test_step(self, data):
         x, _, _ = keras.utils.unpack_x_y_sample_weight(data)

@@ -33,6 +33,7 @@ DEFAULTS = {
     "seed": 0,
     "patience": 10,             # early stopping on validation loss (None or 0: off)
     "jit_compile": False,
+    "steps_per_execution": 8,   # batches per compiled call, at most (tfnvp_training.trainer)
     "max_nonfinite_retries": 3,  # NaN/Inf loss: restore last good weights, halve lr, retry
     "eval_draws": 4,            # dequantisation draws averaged for the reported test figure
     "sample_temperature": 1.0,  # for samples.png and the TensorBoard grid
@@ -113,6 +114,9 @@ def resolve_config(config=None, overrides=None, model_overrides=None):
     if resolved["lr_schedule"] not in LR_SCHEDULES:
         raise UsageError(f"`lr_schedule` must be one of {', '.join(LR_SCHEDULES)}, got "
                          f"{resolved['lr_schedule']!r}.")
+    limit = resolved["steps_per_execution"]
+    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+        raise UsageError(f"`steps_per_execution` must be an integer >= 1, got {limit!r}.")
     if not resolved["data"]:
         raise UsageError("no dataset: pass --data NAME_OR_PATH or a --config that sets 'data'.")
     from tfnvp.data import local_path  # imports TensorFlow: not at the top (fast --help)

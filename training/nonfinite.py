@@ -87,9 +87,10 @@ class NonFiniteGuard(keras.callbacks.Callback):
         return ((w.path, w.numpy()) for w in self.model.weights)
 
     def on_train_batch_end(self, batch, logs=None):
-        # A tfnvp model checks its step inside the compiled step (one boolean to read); for other
-        # models, and to name what went wrong, the loss and every weight are read here.
-        if getattr(self.model, "last_step_was_finite", False):
+        # A tfnvp model checks its steps inside the compiled step (one boolean to read); for
+        # other models, and to name what went wrong, the loss and every weight are read here.
+        # With `steps_per_execution` N this runs after every N steps (`batch` is the last).
+        if hasattr(self.model, "steps_were_finite") and self.model.steps_were_finite():
             finding = None
         else:
             finding = find_non_finite((logs or {}).get("loss"), self._named_weights())

@@ -40,6 +40,10 @@ def add_arguments(parser):
     parser.add_argument("--jit", dest="jit_compile", action=argparse.BooleanOptionalAction,
                         default=None, help="XLA-compile the train/test steps (default off, "
                                            "or the config's)")
+    parser.add_argument("--steps-per-execution", type=options.positive_int, metavar="N",
+                        help="batches per compiled call, at most N and a divisor of the epoch's "
+                             "batches, so epochs stay exact (default "
+                             f"{DEFAULTS['steps_per_execution']}; 1: callbacks see every batch)")
     parser.add_argument("--eval-draws", type=options.positive_int,
                         help="dequantisation draws for the final test figure (default "
                              f"{DEFAULTS['eval_draws']})")
@@ -76,6 +80,7 @@ def config_from_args(args, run):
              "lr": args.lr, "lr_schedule": args.lr_schedule, "clip_norm": args.clip_norm,
              "patience": args.patience, "jit_compile": args.jit_compile,
              "horizontal_flip": args.horizontal_flip,
+             "steps_per_execution": args.steps_per_execution,
              "eval_draws": args.eval_draws, "max_nonfinite_retries": args.max_nonfinite_retries}
     if args.resume:
         saved = run.read_config()

@@ -38,7 +38,7 @@ from tfnvp_training.nonfinite import NonFiniteGuard, NonFiniteLossError
 from tfnvp_training.precision import resolve_dtype
 from tfnvp_training.run_folder import RunFolder, record_versions
 
-__all__ = ["horizontal_flip", "steps_per_epoch", "train"]
+__all__ = ["horizontal_flip", "steps_per_epoch", "steps_per_execution", "train"]
 
 
 def steps_per_epoch(bundle, batch_size):
@@ -52,6 +52,16 @@ def steps_per_epoch(bundle, batch_size):
         raise UsageError(f"batch size {batch_size} is larger than the {num} training examples "
                          f"of {bundle.name!r}; expected `batch_size` <= {num}.")
     return num // batch_size
+
+
+def steps_per_execution(steps, limit):
+    """Batches per compiled call: the largest divisor of `steps` (an epoch's batches, or what is
+    left of a resumed one) that is <= `limit`. Keras runs whole calls, so a call that does not
+    divide the epoch would run into the next one; a divisor keeps every epoch exact (its batches,
+    checkpoints and resume point). Measured (README "Benchmarks"): 8 per call trains the vector
+    case 13-18% faster than 1, the per-batch Python work (callbacks, the NaN check, Keras' loop)
+    then running once per call."""
+    return max(d for d in range(1, min(int(limit), int(steps)) + 1) if steps % d == 0)
 
 
 def horizontal_flip(config, bundle):
@@ -128,7 +138,9 @@ def train(config, out, *, resume=False, overwrite=False, strategy=None, callback
             config["model_config"] = _json_safe(model.get_config())
         learning_rate, schedule = make_learning_rate(config, steps)
         optimizer = keras.optimizers.Adam(learning_rate, global_clipnorm=config["clip_norm"])
-        model.compile(optimizer=optimizer, jit_compile=bool(config["jit_compile"]))
+        model.compile(optimizer=optimizer, jit_compile=bool(config["jit_compile"]),
+                      steps_per_execution=steps_per_execution(steps,
+                                                              config["steps_per_execution"]))
 
     # A non-chief worker writes its (identical) checkpoints into a folder it deletes at the end.
     write_folder = run_folder if chief else RunFolder(tempfile.mkdtemp(prefix="tfnvp-worker-"))
@@ -189,8 +201,16 @@ def train(config, out, *, resume=False, overwrite=False, strategy=None, callback
                          verbose=1 if progress_bar else 0)
         if custom_loop is not None:
             custom_loop.fit(stream, **arguments)
-        else:
+            return
+        per_call = model.steps_per_execution
+        model.steps_per_execution = steps_per_execution(steps - skip, per_call)
+        if model.steps_per_execution != per_call:  # a resumed epoch's rest: traced anew
+            model.train_function = None
+        try:
             model.fit(stream, shuffle=False, **arguments)
+        finally:
+            if model.steps_per_execution != per_call:
+                model.steps_per_execution, model.train_function = per_call, None
 
     try:
         with graceful_interrupt() as interrupted:
