@@ -1,8 +1,9 @@
 """Recover from a non-finite loss or weights: restore the last good weights, lower the lr, retry.
 
-After each batch the loss and the weights are checked (`find_non_finite`); on NaN/Inf in either
-the model and optimizer variables are restored from the last in-memory snapshot (taken at train
-begin, every `snapshot_every` good batches and at each good epoch end), lr <- lr * lr_factor, and
+After each batch (each compiled call of `steps_per_execution` batches: Keras calls callbacks once
+per call) the loss and the weights are checked (`find_non_finite`); on NaN/Inf in either the
+model and optimizer variables are restored from the last in-memory snapshot (taken at train
+begin, every `snapshot_every` good calls and at each good epoch end), lr <- lr * lr_factor, and
 training goes on. After `max_retries` recoveries a NonFiniteLossError stops the run.
 
 Both checks are needed, and which one trips first depends on the host: NaN weights do not always
