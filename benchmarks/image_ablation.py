@@ -45,6 +45,14 @@ VARIANTS = {
     "no_l2": ("no L2 on the scale parameters (default 5e-5)", {"model": {"l2": 0.0}}),
     "lr_5e-4": ("learning rate 5e-4 (default 1e-3)", {"lr": 5e-4}),
     "jit": ("XLA-compiled steps (same model; speed only)", {"jit_compile": True}),
+    "flip": ("random horizontal flips of the training images (the default for image files "
+             "since issue 18; never for the digits by default)", {"horizontal_flip": True}),
+    "no_flip": ("no horizontal flips (image files before issue 18)",
+                {"horizontal_flip": False}),
+    "ema_0.999": ("validation and test with an exponential moving average of the weights "
+                  "(decay 0.999, debiased)", {"weight_average": 0.999}),
+    "ema_0.99": ("validation and test with an exponential moving average of the weights "
+                 "(decay 0.99, debiased)", {"weight_average": 0.99}),
 }
 
 
@@ -76,6 +84,7 @@ def run_one(name, variant, seed, epochs=None, folder=None):
     from tfnvp_training.config import resolve_config
 
     overrides, model = variant_settings(variant)
+    extra = {k: overrides.pop(k) for k in ("weight_average",) if k in overrides}
     epochs = int(epochs or BUDGETS[name])
     with tempfile.TemporaryDirectory(prefix="tfnvp-ablation-") as scratch:
         folder = folder or scratch
@@ -88,6 +97,7 @@ def run_one(name, variant, seed, epochs=None, folder=None):
         settings = resolve_config({}, {"data": data, "levels": None if name == "digits" else 256,
                                        "epochs": epochs, "seed": seed, **overrides}, model)
         curves = EpochCurves()
+        averaging = [WeightAverage(extra["weight_average"])] if "weight_average" in extra else []
         result = {"set": name, "variant": variant, "seed": seed, "epochs": epochs,
                   "config": {k: settings[k] for k in ("lr", "lr_schedule", "batch_size",
                                                        "patience", "model")}, "error": None}
@@ -95,7 +105,7 @@ def run_one(name, variant, seed, epochs=None, folder=None):
         tic = time.perf_counter()
         try:
             outcome = train_flow(settings, os.path.join(folder, f"{variant}_seed{seed}"),
-                                 overwrite=True, callbacks=[curves], verbose=0)
+                                 overwrite=True, callbacks=[curves, *averaging], verbose=0)
             result["bits_per_dim"] = float(outcome["bits_per_dim"])
             result["parameters"] = int(outcome["model"].count_params())
         except Exception as error:  # a failed run is a row of the table, not the end of it
@@ -106,6 +116,45 @@ def run_one(name, variant, seed, epochs=None, folder=None):
                       best_epoch=int(np.nanargmin(val)) + 1 if np.isfinite(val).any() else None,
                       train_seconds=float(np.sum(curves.train_seconds)))
     return result
+
+
+def WeightAverage(decay):
+    """A Keras callback (experimental, for the ablation): keeps an exponential moving average of
+    the trainable weights, avg <- d avg + (1 - d) w with d = min(decay, (1 + t) / (10 + t)) after
+    step t, and swaps it in for each validation pass; the trainer's checkpoint saver (which runs
+    before this callback at the epoch's end) thus saves the averaged weights, so "best" and the
+    test figure use them. Batch-norm moving statistics are left as training computed them."""
+    import keras
+    import tensorflow as tf
+
+    class _WeightAverage(keras.callbacks.Callback):
+        def on_train_begin(self, logs=None):
+            weights = self.model.trainable_variables
+            self._average = [tf.Variable(w, trainable=False) for w in weights]
+            self._saved = [tf.Variable(w, trainable=False) for w in weights]
+            self._step = tf.Variable(0.0, dtype=tf.float32)
+
+            @tf.function
+            def update():
+                self._step.assign_add(1.0)
+                d = tf.minimum(decay, (1.0 + self._step) / (10.0 + self._step))
+                for a, w in zip(self._average, weights):
+                    a.assign(d * a + (1.0 - d) * tf.cast(w, a.dtype))
+            self._update = update
+
+        def on_train_batch_end(self, batch, logs=None):
+            self._update()
+
+        def on_test_begin(self, logs=None):
+            for s, a, w in zip(self._saved, self._average, self.model.trainable_variables):
+                s.assign(w)
+                w.assign(a)
+
+        def on_epoch_end(self, epoch, logs=None):
+            for s, w in zip(self._saved, self.model.trainable_variables):
+                w.assign(s)
+
+    return _WeightAverage()
 
 
 def summarise(results):

@@ -22,7 +22,8 @@ DEFAULTS = {
     "levels": None,             # discrete values per entry for the user's integer arrays
     "image_size": None,         # resize images to image_size x image_size (None: keep)
     "horizontal_flip": None,    # random left-right flips of training images (None: the data's
-                                # default, on for the TFDS photo sets, off for files and digits)
+                                # default: the TFDS photo sets, and image files that look
+                                # mirror-symmetric, tfnvp.data.mirror_symmetry)
     "validation_fraction": 0.1,
     "epochs": 1000,             # a cap: early stopping (`patience`) ends a run long before
     "batch_size": None,         # None: `default_batch_size` once the data is known

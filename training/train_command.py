@@ -3,6 +3,7 @@
 The run folder is described in `tfnvp_training.run_folder`; the training path in
 `tfnvp_training.trainer`."""
 import argparse
+import os
 
 from tfnvp_training import options
 from tfnvp_training.config import DEFAULTS, LR_SCHEDULES, load_config, resolve_config
@@ -35,8 +36,10 @@ def add_arguments(parser):
                              f"default {DEFAULTS['patience']}, or the config's)")
     parser.add_argument("--flip", dest="horizontal_flip", action=argparse.BooleanOptionalAction,
                         default=None, help="random left-right flips of the training images "
-                                           "(default: on for cifar10, celeb_a and lsun, off "
-                                           "for files and digits)")
+                                           "(default: on for cifar10, celeb_a, lsun and image "
+                                           "files whose images a linear classifier cannot tell "
+                                           "from their mirror images; off otherwise; the run "
+                                           "says which)")
     parser.add_argument("--jit", dest="jit_compile", action=argparse.BooleanOptionalAction,
                         default=None, help="XLA-compile the train/test steps (default off, "
                                            "or the config's)")
@@ -94,11 +97,14 @@ def config_from_args(args, run):
                              f"`{next(iter(changed))}` {next(iter(changed.values()))!r}): drop "
                              f"the architecture flags or train into a new --out folder.")
         base = {k: v for k, v in saved.items() if k not in ("versions", "model_config")}
+        if base.get("horizontal_flip") is None:  # a run from before flips were recorded, when
+            base["horizontal_flip"] = False if os.path.isabs(base["data"]) else None  # files
+            # were not flipped (a TFDS set's default is as it was)
         config = resolve_config(base, flags)
         for key in ("data", "levels", "image_size", "validation_fraction", "batch_size",
                     "seed", "horizontal_flip"):  # they define the data stream
-            if flags[key] is not None and config[key] != saved.get(key):
-                raise UsageError(f"a resumed run keeps its `{key}` ({saved.get(key)!r}), got "
+            if flags[key] is not None and config[key] != base.get(key):
+                raise UsageError(f"a resumed run keeps its `{key}` ({base.get(key)!r}), got "
                                  f"{flags[key]!r}; drop the flag or train into a new --out.")
         config["model_config"] = saved["model_config"]
         return config

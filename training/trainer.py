@@ -38,7 +38,8 @@ from tfnvp_training.nonfinite import NonFiniteGuard, NonFiniteLossError
 from tfnvp_training.precision import resolve_dtype
 from tfnvp_training.run_folder import RunFolder, record_versions
 
-__all__ = ["horizontal_flip", "steps_per_epoch", "steps_per_execution", "train"]
+__all__ = ["flip_default_message", "horizontal_flip", "steps_per_epoch", "steps_per_execution",
+           "train"]
 
 
 def steps_per_epoch(bundle, batch_size):
@@ -68,12 +69,27 @@ def horizontal_flip(config, bundle):
     """Whether training images are flipped left-right: the config's `horizontal_flip`, else the
     data's default (`bundle.horizontal_flip`). Refused for vector data."""
     flip = config.get("horizontal_flip")
-    if flip is None:
+    if flip is None:  # on for the TFDS photo sets and for image files that look symmetric
         return bundle.horizontal_flip
     if flip and len(bundle.event_shape) != 3:
         raise UsageError(f"`horizontal_flip` flips images, but {bundle.name!r} holds vectors of "
                          f"shape {tuple(bundle.event_shape)}; expected image data [H, W, C].")
     return bool(flip)
+
+
+def flip_default_message(bundle):
+    """One line on why the images are (not) flipped by default, and the flag that overrides."""
+    accuracy = bundle.mirror_accuracy
+    if accuracy is None:
+        return ("random horizontal flips: on (the paper's augmentation for this photo set); "
+                "--no-flip turns them off")
+    test = (f"a linear classifier told held-out training images from their mirror images "
+            f"{accuracy:.0%} of the time")
+    if bundle.horizontal_flip:
+        return (f"random horizontal flips: on ({test}, as by chance: mirrored images look like "
+                f"yours); --no-flip turns them off")
+    return (f"random horizontal flips: off ({test}: mirrored images do not look like yours); "
+            f"--flip turns them on")
 
 
 def train(config, out, *, resume=False, overwrite=False, strategy=None, callbacks=(),
@@ -116,6 +132,9 @@ def train(config, out, *, resume=False, overwrite=False, strategy=None, callback
                              data_dir=config.get("data_dir"), image_size=config["image_size"],
                              validation_fraction=config["validation_fraction"])
     flip = horizontal_flip(config, bundle)
+    if config.get("horizontal_flip") is None and (flip or bundle.mirror_accuracy is not None):
+        print(flip_default_message(bundle), file=log)  # a default that changes the data
+    config["horizontal_flip"] = flip  # recorded in config.json: a resumed run keeps its flips
     if config["batch_size"] is None:  # recorded in config.json: evaluate and resume read it
         config["batch_size"] = default_batch_size(len(bundle.event_shape) == 3, bundle.num_train)
     if config["batch_size"] % replicas:

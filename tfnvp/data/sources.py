@@ -18,6 +18,7 @@ import numpy as np
 
 from tfnvp.bijectors.logit import check_levels
 from tfnvp.data.bundle import DataBundle
+from tfnvp.data.mirror_symmetry import looks_mirror_symmetric
 from tfnvp.data.tabular_sources import TABULAR_DIMS, TABULAR_SOURCES, load_tabular
 from tfnvp.data.tfds_sources import TFDS_SOURCES, load_tfds, tfds_source
 from tfnvp.data.validation import (
@@ -214,5 +215,9 @@ def _load_file(path, levels, validation_fraction, seed, image_size):
         train, validation, test = (checked.get(k) for k in ("train", "validation", "test"))
         if validation is None:  # cut from 'train', as for a source without splits
             train, validation, _ = split(train, validation_fraction, seed, with_test=False)
+    # Image files are flipped left-right in training when they look mirror-symmetric (photos:
+    # +0.07 bits/dim on held-out patches; digits, which do not, would lose about as much)
+    flip, accuracy = looks_mirror_symmetric(train) if is_image else (False, None)
     return DataBundle.from_arrays(path, train=train, validation=validation, test=test,
-                                  levels=levels if is_image else None)
+                                  levels=levels if is_image else None, horizontal_flip=flip,
+                                  mirror_accuracy=accuracy)
