@@ -46,13 +46,16 @@ VARIANTS = {
     "lr_5e-4": ("learning rate 5e-4 (default 1e-3)", {"lr": 5e-4}),
     "jit": ("XLA-compiled steps (same model; speed only)", {"jit_compile": True}),
     "flip": ("random horizontal flips of the training images (the default for image files "
-             "since issue 18; never for the digits by default)", {"horizontal_flip": True}),
+             "that look mirror-symmetric, so the patches; not the digits)",
+             {"horizontal_flip": True}),
     "no_flip": ("no horizontal flips (image files before issue 18)",
                 {"horizontal_flip": False}),
     "ema_0.999": ("validation and test with an exponential moving average of the weights "
-                  "(decay 0.999, debiased)", {"weight_average": 0.999}),
+                  "(decay 0.999 after a warm-up)",
+                  {"weight_average": 0.999, "steps_per_execution": 1}),
     "ema_0.99": ("validation and test with an exponential moving average of the weights "
-                 "(decay 0.99, debiased)", {"weight_average": 0.99}),
+                 "(decay 0.99 after a warm-up)",
+                 {"weight_average": 0.99, "steps_per_execution": 1}),
 }
 
 
@@ -123,7 +126,9 @@ def WeightAverage(decay):
     the trainable weights, avg <- d avg + (1 - d) w with d = min(decay, (1 + t) / (10 + t)) after
     step t, and swaps it in for each validation pass; the trainer's checkpoint saver (which runs
     before this callback at the epoch's end) thus saves the averaged weights, so "best" and the
-    test figure use them. Batch-norm moving statistics are left as training computed them."""
+    test figure use them. Batch-norm moving statistics are left as training computed them. It
+    updates once per callback call, so its variants train one batch per call
+    (`steps_per_execution` 1; the measured EMA run predates batches per call)."""
     import keras
     import tensorflow as tf
 
