@@ -75,3 +75,15 @@ def test_train_path_set_and_table():
               "rows_measured": [{"flow_batch_norm": True, "step": 100.0, "train_path": 90.0,
                                  "train_path_over_step": 0.9, "train_path_over_zuko": None}]}
     assert "| on | 100 | 90 | 90% | 0 | zuko peer skipped: no torch |" in format_table(report)
+
+
+def test_op_profile_finds_the_convolutions_of_an_image_step():
+    from benchmarks.op_profile import profile_case
+    model = tfnvp.RealNVP((8, 8, 1), 17, num_scales=1, num_res_blocks=1, num_filters=4)
+    rows = profile_case("digits", steps=2, warmup=1, model=model)
+    by_op = {row["op"]: row for row in rows}
+    for op in ("Conv2D", "Conv2DBackpropFilter", "Conv2DBackpropInput"):
+        assert by_op[op]["ms_per_step"] > 0 and by_op[op]["ops_per_step"] >= 1, op
+    assert sum(row["share"] for row in rows) == pytest.approx(1.0)
+    assert [row["ms_per_step"] for row in rows] == sorted(
+        (row["ms_per_step"] for row in rows), reverse=True)
