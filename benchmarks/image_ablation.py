@@ -37,8 +37,11 @@ VARIANTS = {
     "flow_bn_0.9": ("flow-path batch-norm momentum 0.9 (default 0.99)",
                     {"model": {"batch_norm_momentum": 0.9}}),
     "no_flow_bn": ("no batch norm in the flow path", {"model": {"flow_batch_norm": False}}),
-    "widen": ("ResNet width doubled after the squeeze (the paper's code)",
+    "widen": ("ResNet width doubled after the squeeze (the paper's code; the default from "
+              "4,000 training images, so the patches; not the digits)",
               {"model": {"widen_after_squeeze": True}}),
+    "no_widen": ("ResNet width kept after the squeeze (image files before issue 18)",
+                 {"model": {"widen_after_squeeze": False}}),
     "filters_64": ("64 feature maps (default 32 at <= 16x16)", {"model": {"num_filters": 64}}),
     "cosine": ("cosine learning-rate decay over the budget (default: plateau halving)",
                {"lr_schedule": "cosine"}),

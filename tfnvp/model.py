@@ -99,7 +99,8 @@ class RealNVP(keras.Model):
       num_scales, checkerboard_couplings, channel_couplings, final_couplings, num_res_blocks,
         num_filters: image architecture (paper: 3, 3, 4; filters double per scale).
       widen_after_squeeze: images, the channel couplings after a squeeze get the next scale's
-        width (2x) as in the paper's code; False: the width of their scale.
+        width (2x) as in the paper's code; False: the width of their scale. (`tfnvp train`
+        turns it on for sets of at least 4,000 training images: `tfnvp_training.config`.)
       num_couplings, hidden_units, hidden_layers: vector architecture (8 couplings of ReLU
         MLPs, 2 x 256 by default).
       mask: vector masks, "alternating" (even/odd features, the default), "halves" (first/second

@@ -2,7 +2,7 @@
 import argparse
 import re
 
-from tfnvp_training.config import absolute_data_dir
+from tfnvp_training.config import LARGE_IMAGE_SET, absolute_data_dir
 from tfnvp_training.errors import UsageError
 from tfnvp_training.precision import DTYPE_CHOICES
 
@@ -108,7 +108,8 @@ def add_architecture_arguments(parser):
     group.add_argument("--filters", type=int, help="image: feature maps at the first scale")
     group.add_argument("--widen", action=argparse.BooleanOptionalAction, default=None,
                        help="image: the channel couplings after each squeeze get twice their "
-                            "scale's feature maps (the paper's code)")
+                            "scale's feature maps (the paper's code; tfnvp train's default for "
+                            f"sets of at least {LARGE_IMAGE_SET:,} training images)")
     group.add_argument("--checkerboard-couplings", type=int, help="image: per scale")
     group.add_argument("--channel-couplings", type=int, help="image: per scale")
     group.add_argument("--final-couplings", type=int, help="image: at the last scale")

@@ -27,7 +27,7 @@ from tfnvp_training.callbacks import (
     RunState,
     SampleGrid,
 )
-from tfnvp_training.config import default_batch_size
+from tfnvp_training.config import LARGE_IMAGE_SET, default_batch_size, default_widen_after_squeeze
 from tfnvp_training.distribute import WorkerLost, is_chief, uses_custom_loop
 from tfnvp_training.errors import UsageError
 from tfnvp_training.evaluation import evaluate_split
@@ -39,7 +39,7 @@ from tfnvp_training.precision import resolve_dtype
 from tfnvp_training.run_folder import RunFolder, record_versions
 
 __all__ = ["flip_default_message", "horizontal_flip", "steps_per_epoch", "steps_per_execution",
-           "train"]
+           "train", "widen_default_message"]
 
 
 def steps_per_epoch(bundle, batch_size):
@@ -90,6 +90,23 @@ def flip_default_message(bundle):
                 f"yours); --no-flip turns them off")
     return (f"random horizontal flips: off ({test}: mirrored images do not look like yours); "
             f"--flip turns them on")
+
+
+def _num_scales(model_config, event_shape):
+    """The scales of the image flow `model_config` builds on `event_shape` (0 for vectors)."""
+    if len(event_shape) != 3:
+        return 0
+    return model_config.get("num_scales") or tfnvp.model.default_num_scales(*event_shape[:2])
+
+
+def widen_default_message(widen, num_train):
+    """One line on why the s/t nets are (not) widened after each squeeze by default."""
+    count = "an unknown number of" if num_train is None else f"{num_train:,}"
+    if widen:
+        return (f"s/t width after each squeeze: doubled ({count} training images >= "
+                f"{LARGE_IMAGE_SET:,}: enough data for the wider nets); --no-widen keeps it")
+    return (f"s/t width after each squeeze: kept ({count} training images, fewer than "
+            f"{LARGE_IMAGE_SET:,}: wider nets overfit small sets); --widen doubles it")
 
 
 def train(config, out, *, resume=False, overwrite=False, strategy=None, callbacks=(),
@@ -149,6 +166,11 @@ def train(config, out, *, resume=False, overwrite=False, strategy=None, callback
                                  f"{model.event_shape}, but {config['data']!r} has shape "
                                  f"{tuple(bundle.event_shape)}.")
         else:
+            if (config["model"].get("widen_after_squeeze") is None
+                    and _num_scales(config["model"], bundle.event_shape) > 1):  # it has a squeeze
+                widen = default_widen_after_squeeze(bundle.num_train)
+                config["model"]["widen_after_squeeze"] = widen  # recorded in config.json
+                print(widen_default_message(widen, bundle.num_train), file=log)
             dtype, why = resolve_dtype(config["model"].get("dtype", "float32"))
             if why:  # --dtype auto: say which it picked
                 print(f"--dtype auto: {dtype} ({why})", file=log)
