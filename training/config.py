@@ -65,8 +65,9 @@ def default_batch_size(is_image, num_train):
 
 # Image sets with at least this many training images get the paper code's doubled s/t width
 # after each squeeze (`widen_after_squeeze`, --widen). Measured (README, "Image flows on real
-# photographs"; same epochs): on 8,000 8x8 photo patches it gained 0.011 bits/dim (3 seeds, spread
-# 0.004); on the 1,293 training digits it lost 0.020 (40% more parameters overfit them sooner).
+# photographs"; same epochs): on 8,000 8x8 photo patches it gained 0.016 bits/dim (0.011 to 0.027
+# on each of 3 seeds); on the 1,293 training digits it lost 0.020 (40% more parameters overfit
+# them sooner).
 # The threshold lies between the two sets measured.
 LARGE_IMAGE_SET = 4000
 
