@@ -47,6 +47,7 @@ VARIANTS = {
                {"lr_schedule": "cosine"}),
     "no_l2": ("no L2 on the scale parameters (default 5e-5)", {"model": {"l2": 0.0}}),
     "lr_5e-4": ("learning rate 5e-4 (default 1e-3)", {"lr": 5e-4}),
+    "lr_2e-3": ("learning rate 2e-3 (default 1e-3)", {"lr": 2e-3}),
     "jit": ("XLA-compiled steps (same model; speed only)", {"jit_compile": True}),
     "flip": ("random horizontal flips of the training images (the default for image files "
              "that look mirror-symmetric, so the patches; not the digits)",
