@@ -59,3 +59,15 @@ def test_a_flow_without_a_squeeze_is_not_widened_nor_told(tmp_path, capsys):
     config, out = train_config(tmp_path, capsys, LARGE, architecture=one_scale)
     assert "widen_after_squeeze" not in config["model"] and "s/t width" not in out
     assert config["model_config"]["widen_after_squeeze"] is False
+
+
+@pytest.mark.slow
+def test_vector_data_is_not_widened_nor_told(tmp_path, capsys):
+    data = tmp_path / "table.npy"
+    np.save(data, np.random.default_rng(0).normal(size=(LARGE, 3)).astype(np.float32))
+    args = ["train", "--data", str(data), "--out", str(tmp_path / "run"), "--epochs", "1",
+            "--coupling-layers", "2", "--hidden-units", "8", "--eval-draws", "1", "--quiet"]
+    assert main(args) == 0, capsys.readouterr().err
+    config = json.loads((tmp_path / "run" / "config.json").read_text())
+    assert "widen_after_squeeze" not in config["model"]
+    assert "s/t width" not in capsys.readouterr().out
