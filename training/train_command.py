@@ -6,7 +6,14 @@ import argparse
 import os
 
 from tfnvp_training import options
-from tfnvp_training.config import DEFAULTS, LR_SCHEDULES, load_config, resolve_config
+from tfnvp_training.config import (
+    DEFAULTS,
+    IMAGE_LR,
+    LR_SCHEDULES,
+    VECTOR_LR,
+    load_config,
+    resolve_config,
+)
 from tfnvp_training.distribute import DISTRIBUTE_CHOICES
 from tfnvp_training.errors import UsageError
 from tfnvp_training.run_folder import RunFolder
@@ -24,7 +31,8 @@ def add_arguments(parser):
                         help="total epochs, a cap: early stopping usually ends the run first "
                              f"(default {DEFAULTS['epochs']}, or the config's)")
     parser.add_argument("--lr", type=float,
-                        help=f"Adam learning rate (default {DEFAULTS['lr']:g}, or the config's)")
+                        help=f"Adam learning rate (default {IMAGE_LR:g} for images, "
+                             f"{VECTOR_LR:g} for vectors, or the config's)")
     parser.add_argument("--lr-schedule", choices=LR_SCHEDULES,
                         help="plateau (the default): halve the rate after every 3 epochs "
                              "without a better validation loss; cosine: decay to 0 over "

@@ -27,7 +27,12 @@ from tfnvp_training.callbacks import (
     RunState,
     SampleGrid,
 )
-from tfnvp_training.config import LARGE_IMAGE_SET, default_batch_size, default_widen_after_squeeze
+from tfnvp_training.config import (
+    LARGE_IMAGE_SET,
+    default_batch_size,
+    default_learning_rate,
+    default_widen_after_squeeze,
+)
 from tfnvp_training.distribute import WorkerLost, is_chief, uses_custom_loop
 from tfnvp_training.errors import UsageError
 from tfnvp_training.evaluation import evaluate_split
@@ -154,6 +159,8 @@ def train(config, out, *, resume=False, overwrite=False, strategy=None, callback
     config["horizontal_flip"] = flip  # recorded in config.json: a resumed run keeps its flips
     if config["batch_size"] is None:  # recorded in config.json: evaluate and resume read it
         config["batch_size"] = default_batch_size(len(bundle.event_shape) == 3, bundle.num_train)
+    if config["lr"] is None:  # recorded in config.json, as the batch
+        config["lr"] = default_learning_rate(len(bundle.event_shape) == 3)
     if config["batch_size"] % replicas:
         raise UsageError(f"batch size {config['batch_size']} does not split over "
                          f"{replicas} replicas; expected a multiple of {replicas}.")
