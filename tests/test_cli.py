@@ -262,7 +262,8 @@ def test_version_and_defaults_in_help(capsys):
         main(["train", "--help"])
     text = " ".join(capsys.readouterr().out.split())  # argparse wraps lines
     assert "(default 1000, or the config's)" in text and "(default: auto)" in text
-    assert "plateau (the default)" in text and "(default 0.001, or the config's)" in text
+    assert "plateau (the default)" in text and ("(default 0.002 for images, 0.001 for vectors, or "
+                                                "the config's)") in text
 
 
 @pytest.mark.slow
