@@ -157,10 +157,11 @@ def train(config, out, *, resume=False, overwrite=False, strategy=None, callback
     if config.get("horizontal_flip") is None and (flip or bundle.mirror_accuracy is not None):
         print(flip_default_message(bundle), file=log)  # a default that changes the data
     config["horizontal_flip"] = flip  # recorded in config.json: a resumed run keeps its flips
+    is_image = len(bundle.event_shape) == 3
     if config["batch_size"] is None:  # recorded in config.json: evaluate and resume read it
-        config["batch_size"] = default_batch_size(len(bundle.event_shape) == 3, bundle.num_train)
+        config["batch_size"] = default_batch_size(is_image, bundle.num_train)
     if config["lr"] is None:  # recorded in config.json, as the batch
-        config["lr"] = default_learning_rate(len(bundle.event_shape) == 3)
+        config["lr"] = default_learning_rate(is_image)
     if config["batch_size"] % replicas:
         raise UsageError(f"batch size {config['batch_size']} does not split over "
                          f"{replicas} replicas; expected a multiple of {replicas}.")
