@@ -62,6 +62,16 @@ VARIANTS = {
     "ema_0.99": ("validation and test with an exponential moving average of the weights "
                  "(decay 0.99 after a warm-up)",
                  {"weight_average": 0.99, "steps_per_execution": 1}),
+    # changes tfnvp has no option for (yet): `benchmarks.ablation_experiments`
+    "no_net_bn": ("no batch norm in the s/t ResNets", {"experiment": ["no_net_bn"]}),
+    "no_weight_norm": ("no weight norm in the s/t ResNets (kernel = g v, g still zero-initialised "
+                       "on the last conv)", {"experiment": ["no_weight_norm"]}),
+    "scale_sigmoid": ("Glow's scale s = log sigmoid(raw + 2) (default scale * tanh(raw))",
+                      {"experiment": ["scale_sigmoid"]}),
+    "warmup": ("learning rate warmed up linearly over the first 2 epochs",
+               {"experiment": ["warmup"]}),
+    "dropout": ("dropout 0.2 inside each residual block (training only)",
+                {"experiment": ["dropout"]}),
 }
 
 
@@ -75,6 +85,7 @@ def variant_settings(variant):
                              f"joined by '+'.")
         settings = json.loads(json.dumps(VARIANTS[part][1]))  # a deep copy
         model.update(settings.pop("model", {}))
+        overrides["experiment"] = overrides.get("experiment", []) + settings.pop("experiment", [])
         overrides.update(settings)
     return overrides, model
 
@@ -93,7 +104,9 @@ def run_one(name, variant, seed, epochs=None, folder=None):
     from tfnvp_training.config import resolve_config
 
     overrides, model = variant_settings(variant)
-    extra = {k: overrides.pop(k) for k in ("weight_average",) if k in overrides}
+    from benchmarks.ablation_experiments import experiment
+
+    extra = {k: overrides.pop(k) for k in ("weight_average", "experiment") if k in overrides}
     epochs = int(epochs or BUDGETS[name])
     with tempfile.TemporaryDirectory(prefix="tfnvp-ablation-") as scratch:
         folder = folder or scratch
@@ -113,8 +126,9 @@ def run_one(name, variant, seed, epochs=None, folder=None):
         keras.backend.clear_session()
         tic = time.perf_counter()
         try:
-            outcome = train_flow(settings, os.path.join(folder, f"{variant}_seed{seed}"),
-                                 overwrite=True, callbacks=[curves, *averaging], verbose=0)
+            with experiment(extra["experiment"]):
+                outcome = train_flow(settings, os.path.join(folder, f"{variant}_seed{seed}"),
+                                     overwrite=True, callbacks=[curves, *averaging], verbose=0)
             result["bits_per_dim"] = float(outcome["bits_per_dim"])
             result["config"]["lr"] = settings["lr"]  # a default the trainer resolved
             result["parameters"] = int(outcome["model"].count_params())

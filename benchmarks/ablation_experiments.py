@@ -1,0 +1,116 @@
+"""Changes to the image flow that the ablation measures before tfnvp offers them as options.
+
+Each is a context manager that swaps one piece of tfnvp's code for the run's duration (and puts it
+back after), so a change costs no product option until the ablation shows it is worth one:
+
+    no_net_bn        the s/t ResNets without batch norm (an identity where each BN was)
+    no_weight_norm   the ResNets' convolutions without weight norm: kernel = g * v (g per output
+                     channel, still zero-initialised on the last conv, so couplings start as the
+                     identity), not g * v / ||v||
+    scale_sigmoid    Glow's scale: s = log sigmoid(raw_s + 2), in (-inf, 0) (tfnvp: scale * tanh)
+    warmup           the learning rate rises linearly from 0 over the first 2 epochs
+    dropout          dropout (rate 0.2) between the two convolutions of each residual block, in
+                     training only (PixelCNN++'s place for it)
+
+Model construction reads the swapped code, so the trainer's rebuilt models (best epoch, test) use
+it too: keep the whole run inside the context.
+"""
+import contextlib
+
+__all__ = ["EXPERIMENTS", "experiment"]
+
+WARMUP_EPOCHS = 2
+DROPOUT_RATE = 0.2
+
+
+@contextlib.contextmanager
+def _swapped(owner, name, value):
+    original = getattr(owner, name)
+    setattr(owner, name, value)
+    try:
+        yield
+    finally:
+        setattr(owner, name, original)
+
+
+def _no_net_bn():
+    import keras
+
+    from tfnvp.nets import resnet
+
+    def identity(momentum, dtype, name):
+        return keras.layers.Identity(dtype=dtype, name=name)
+    return _swapped(resnet, "batch_norm", identity)
+
+
+def _no_weight_norm():
+    import tensorflow as tf
+
+    from tfnvp.nets.weight_norm_conv import WeightNormConv2D
+
+    def call(self, inputs):
+        kernel = tf.cast(self.v, self.compute_dtype) * tf.cast(self.g, self.compute_dtype)
+        outputs = tf.nn.conv2d(inputs, kernel, strides=1, padding="SAME")
+        return outputs + tf.cast(self.bias, self.compute_dtype)
+    return _swapped(WeightNormConv2D, "call", call)
+
+
+def _scale_sigmoid():
+    import tensorflow as tf
+
+    from tfnvp.nets.scale_and_shift import ScaleAndShift
+
+    def call(self, raw):
+        raw = tf.cast(raw, self.variable_dtype)
+        raw_s, t = tf.split(raw, 2, axis=-1)
+        return tf.math.log_sigmoid(raw_s + 2.0), t
+    return _swapped(ScaleAndShift, "call", call)
+
+
+def _warmup():
+    import keras
+
+    from tfnvp_training import trainer
+    from tfnvp_training.learning_rate import ScaledSchedule
+
+    def make_learning_rate(config, steps_per_epoch):
+        if config["lr_schedule"] == "cosine":
+            raise ValueError("the warm-up experiment runs with the plateau or constant schedule")
+        # CosineDecay with alpha=1 is flat after its linear warm-up; ScaledSchedule lets the
+        # plateau policy lower it.
+        schedule = ScaledSchedule(keras.optimizers.schedules.CosineDecay(
+            0.0, decay_steps=1, alpha=1.0, warmup_target=config["lr"],
+            warmup_steps=WARMUP_EPOCHS * steps_per_epoch))
+        return schedule, schedule
+    return _swapped(trainer, "make_learning_rate", make_learning_rate)
+
+
+def _dropout():
+    import keras
+    import tensorflow as tf
+
+    from tfnvp.nets.resnet import ResidualBlock
+
+    def call(self, x, training=None):
+        h = self.conv1(keras.ops.relu(self.norm1(x, training=training)))
+        h = keras.ops.relu(self.norm2(h, training=training))
+        if training:
+            h = tf.nn.dropout(h, rate=DROPOUT_RATE)
+        return x + self.conv2(h)
+    return _swapped(ResidualBlock, "call", call)
+
+
+EXPERIMENTS = {"no_net_bn": _no_net_bn, "no_weight_norm": _no_weight_norm,
+               "scale_sigmoid": _scale_sigmoid, "warmup": _warmup, "dropout": _dropout}
+
+
+@contextlib.contextmanager
+def experiment(names):
+    """All experiments in `names` (an iterable of keys of `EXPERIMENTS`) for the block."""
+    with contextlib.ExitStack() as stack:
+        for name in names:
+            if name not in EXPERIMENTS:
+                raise ValueError(f"unknown experiment {name!r}; expected one of "
+                                 f"{', '.join(EXPERIMENTS)}.")
+            stack.enter_context(EXPERIMENTS[name]())
+        yield
