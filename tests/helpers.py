@@ -4,7 +4,10 @@
     randomize_weights / randomize_flow_statistics / randomized   non-identity flows
     dequantised_pixels / two_moons          small data
     autodiff_log_det                        log|det J| from the full autodiff Jacobian
+    image_file / train_run                  `tfnvp train` on a small file -> (config.json, stdout)
 """
+import json
+
 import numpy as np
 import tensorflow as tf
 
@@ -79,3 +82,18 @@ def autodiff_log_det(fn, x, event_ndims):
     assert d_in == d_out, "a bijector keeps the number of dimensions"
     _, log_abs = np.linalg.slogdet(tf.reshape(jac, [n, d_out, d_in]).numpy())
     return log_abs.reshape(batch_shape)
+
+
+def image_file(path, num, side=8):
+    """`num` random uint8 grey `side` x `side` images saved to `path` (.npy)."""
+    np.save(path, np.random.default_rng(0).integers(0, 256, (num, side, side, 1), np.uint8))
+    return path
+
+
+def train_run(tmp_path, capsys, data, *flags):
+    """`tfnvp train --data data` for one epoch into tmp_path/run -> (its config.json, stdout)."""
+    from tfnvp_training.cli import main
+    args = ["train", "--data", str(data), "--out", str(tmp_path / "run"), "--epochs", "1",
+            "--eval-draws", "1", "--quiet", *flags]
+    assert main(args) == 0, capsys.readouterr().err
+    return json.loads((tmp_path / "run" / "config.json").read_text()), capsys.readouterr().out

@@ -1,14 +1,12 @@
 """`tfnvp train` trains image flows with Adam at `IMAGE_LR` and vector flows at `VECTOR_LR` when
 neither --lr nor the config sets the rate; config.json records the rate used (resume and
 `evaluate` read it), the optimizer gets it, and the paper configs keep the paper's 1e-3."""
-import json
-
 import numpy as np
 import pytest
 
+from helpers import train_run
 from tfnvp_training import config as run_config
 from tfnvp_training import resolve_config, train
-from tfnvp_training.cli import main
 from tfnvp_training.config import IMAGE_LR, VECTOR_LR, default_learning_rate
 
 TINY_IMAGE_FLOW = ["--scales", "1", "--final-couplings", "2", "--res-blocks", "1",
@@ -32,11 +30,9 @@ def data_file(tmp_path, image):
 
 
 def trained_config(tmp_path, capsys, image, *flags):
-    args = ["train", "--data", str(data_file(tmp_path, image)), "--out", str(tmp_path / "run"),
-            "--epochs", "1", "--eval-draws", "1", "--quiet",
-            *(["--levels", "256", *TINY_IMAGE_FLOW] if image else TINY_VECTOR_FLOW), *flags]
-    assert main(args) == 0, capsys.readouterr().err
-    return json.loads((tmp_path / "run" / "config.json").read_text())
+    return train_run(tmp_path, capsys, data_file(tmp_path, image),
+                     *(["--levels", "256", *TINY_IMAGE_FLOW] if image else TINY_VECTOR_FLOW),
+                     *flags)[0]
 
 
 @pytest.mark.slow

@@ -2,12 +2,10 @@
 default for image sets of at least `LARGE_IMAGE_SET` training images and keeps their width for
 smaller ones; it says which and why, --widen/--no-widen decide, config.json records what was
 built. Image flows without a squeeze (one scale) and vector flows are left alone."""
-import json
-
 import numpy as np
 import pytest
 
-from tfnvp_training.cli import main
+from helpers import image_file, train_run
 from tfnvp_training.config import LARGE_IMAGE_SET, default_widen_after_squeeze
 
 TWO_SCALES = ["--scales", "2", "--checkerboard-couplings", "1", "--channel-couplings", "1",
@@ -21,17 +19,10 @@ def test_default_widens_large_image_sets_only():
     assert not default_widen_after_squeeze(None)  # an unknown count keeps the narrower nets
 
 
-def images(path, num, side=8):
-    np.save(path, np.random.default_rng(0).integers(0, 256, (num, side, side, 1), np.uint8))
-    return path
-
-
 def train_config(tmp_path, capsys, num_images, *flags, architecture=TWO_SCALES):
-    args = ["train", "--data", str(images(tmp_path / "images.npy", num_images)),
-            "--levels", "256", "--out", str(tmp_path / "run"), "--epochs", "1",
-            "--batch-size", "64", "--eval-draws", "1", "--quiet", *architecture, *flags]
-    assert main(args) == 0, capsys.readouterr().err
-    return json.loads((tmp_path / "run" / "config.json").read_text()), capsys.readouterr().out
+    data = image_file(tmp_path / "images.npy", num_images)
+    return train_run(tmp_path, capsys, data, "--levels", "256", "--batch-size", "64",
+                     *architecture, *flags)
 
 
 LARGE = int(1.4 * LARGE_IMAGE_SET)  # images in the file: about 10% go to test, 10% to validation
@@ -65,9 +56,6 @@ def test_a_flow_without_a_squeeze_is_not_widened_nor_told(tmp_path, capsys):
 def test_vector_data_is_not_widened_nor_told(tmp_path, capsys):
     data = tmp_path / "table.npy"
     np.save(data, np.random.default_rng(0).normal(size=(LARGE, 3)).astype(np.float32))
-    args = ["train", "--data", str(data), "--out", str(tmp_path / "run"), "--epochs", "1",
-            "--coupling-layers", "2", "--hidden-units", "8", "--eval-draws", "1", "--quiet"]
-    assert main(args) == 0, capsys.readouterr().err
-    config = json.loads((tmp_path / "run" / "config.json").read_text())
-    assert "widen_after_squeeze" not in config["model"]
-    assert "s/t width" not in capsys.readouterr().out
+    config, out = train_run(tmp_path, capsys, data, "--coupling-layers", "2",
+                            "--hidden-units", "8")
+    assert "widen_after_squeeze" not in config["model"] and "s/t width" not in out
