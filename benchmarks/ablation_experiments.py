@@ -1,5 +1,7 @@
 """Changes to the image flow that the ablation measures before tfnvp offers them as options.
 
+(Dropout began here; it measured well on the digits and is now `RealNVP(dropout=...)`.)
+
 Each is a context manager that swaps one piece of tfnvp's code for the run's duration (and puts it
 back after), so a change costs no product option until the ablation shows it is worth one:
 
@@ -9,8 +11,6 @@ back after), so a change costs no product option until the ablation shows it is 
                      identity), not g * v / ||v||
     scale_sigmoid    Glow's scale: s = log sigmoid(raw_s + 2), in (-inf, 0) (tfnvp: scale * tanh)
     warmup           the learning rate rises linearly from 0 over the first 2 epochs
-    dropout          dropout (rate 0.2) between the two convolutions of each residual block, in
-                     training only (PixelCNN++'s place for it)
 
 Model construction reads the swapped code, so the trainer's rebuilt models (best epoch, test) use
 it too: keep the whole run inside the context.
@@ -20,7 +20,6 @@ import contextlib
 __all__ = ["EXPERIMENTS", "experiment"]
 
 WARMUP_EPOCHS = 2
-DROPOUT_RATE = 0.2
 
 
 @contextlib.contextmanager
@@ -85,23 +84,8 @@ def _warmup():
     return _swapped(trainer, "make_learning_rate", make_learning_rate)
 
 
-def _dropout():
-    import keras
-    import tensorflow as tf
-
-    from tfnvp.nets.resnet import ResidualBlock
-
-    def call(self, x, training=None):
-        h = self.conv1(keras.ops.relu(self.norm1(x, training=training)))
-        h = keras.ops.relu(self.norm2(h, training=training))
-        if training:
-            h = tf.nn.dropout(h, rate=DROPOUT_RATE)
-        return x + self.conv2(h)
-    return _swapped(ResidualBlock, "call", call)
-
-
 EXPERIMENTS = {"no_net_bn": _no_net_bn, "no_weight_norm": _no_weight_norm,
-               "scale_sigmoid": _scale_sigmoid, "warmup": _warmup, "dropout": _dropout}
+               "scale_sigmoid": _scale_sigmoid, "warmup": _warmup}
 
 
 @contextlib.contextmanager

@@ -6,7 +6,6 @@ import tensorflow as tf
 
 import tfnvp
 from benchmarks.ablation_experiments import experiment
-from tfnvp.nets.resnet import ResidualBlock
 from tfnvp.nets.scale_and_shift import ScaleAndShift
 from tfnvp.nets.weight_norm_conv import WeightNormConv2D
 from tfnvp_training import trainer
@@ -59,17 +58,6 @@ def test_warmup_rises_linearly_over_two_epochs_and_stays_lowerable():
     schedule.scale.assign(0.5)  # the plateau policy lowers this
     assert float(learning_rate(50)) == pytest.approx(1e-3)
     assert trainer.make_learning_rate(config, 10) == (2e-3, None)
-
-
-def test_dropout_is_random_in_training_only():
-    block = ResidualBlock(8)
-    x = tf.constant(np.random.default_rng(2).normal(size=(2, 4, 4, 8)), tf.float32)
-    block.build(x.shape)
-    with experiment(["dropout"]):
-        a, b = block(x, training=True), block(x, training=True)
-        assert not np.allclose(a, b)
-        np.testing.assert_array_equal(block(x, training=False), block(x, training=False))
-    np.testing.assert_allclose(block(x, training=True), block(x, training=True))
 
 
 def test_unknown_experiment_names_the_choices():

@@ -48,6 +48,7 @@ from tfnvp.bijectors import (
 from tfnvp.bijectors.logit import check_levels
 from tfnvp.completion import complete
 from tfnvp.nets import FlowBatchNormStatistics, MLPConditioner, ResNetConditioner
+from tfnvp.nets.resnet import check_dropout
 from tfnvp.resampling import latent_temperature, resample
 from tfnvp.seeds import stateless_seed
 
@@ -116,6 +117,9 @@ class RealNVP(keras.Model):
         (momentum default: 0.9 for vectors, 0.99 for images).
       net_batch_norm_momentum: images, momentum of the batch norms inside the s/t ResNets
         (default 0.9; Keras' 0.99 made the evaluation-mode network lag the trained one).
+      dropout: images, dropout rate inside each residual block in training (default 0: none;
+        `tfnvp train` uses 0.2 for sets of fewer than 4,000 training images:
+        `tfnvp_training.config`).
       alpha: logit preprocessing margin (paper: 0.05).
       l2: L2 penalty on the scale parameters (weight-norm scales and the tanh scales; paper 5e-5).
       dtype: Keras dtype policy ("float32", "float64", "mixed_bfloat16", ...).
@@ -126,7 +130,7 @@ class RealNVP(keras.Model):
                  widen_after_squeeze=False, num_couplings=8, hidden_units=None, hidden_layers=2,
                  mask=None, permute=None, mask_seed=0, compact_conditioner=True,
                  flow_batch_norm=True, batch_norm_momentum=None, net_batch_norm_momentum=None,
-                 alpha=DEFAULT_ALPHA, l2=PAPER_L2, **kwargs):
+                 dropout=0.0, alpha=DEFAULT_ALPHA, l2=PAPER_L2, **kwargs):
         # model(x) must be log_prob(x): Keras would otherwise round x to the compute dtype
         # (bfloat16 under mixed precision) before the flow sees it.
         kwargs.setdefault("autocast", False)
@@ -158,6 +162,7 @@ class RealNVP(keras.Model):
             self.widen_after_squeeze = bool(widen_after_squeeze)
             self.net_batch_norm_momentum = float(NET_MOMENTUM if net_batch_norm_momentum is None
                                                  else net_batch_norm_momentum)
+            self.dropout = check_dropout(dropout)
             _check_scales(self.num_scales, event_shape)
             for name, value in (("mask", mask), ("permute", permute)):
                 if value is not None:
@@ -167,6 +172,9 @@ class RealNVP(keras.Model):
             if widen_after_squeeze:
                 raise ValueError(f"`widen_after_squeeze` applies to image flows; got True for the "
                                  f"vector shape {event_shape} (it has no squeeze).")
+            if dropout:
+                raise ValueError(f"`dropout` applies to image flows (their ResNets); got "
+                                 f"{dropout!r} for the vector shape {event_shape}.")
             if net_batch_norm_momentum is not None:
                 raise ValueError(f"`net_batch_norm_momentum` applies to image flows (their "
                                  f"ResNets); got {net_batch_norm_momentum!r} for the vector shape "
@@ -221,8 +229,8 @@ class RealNVP(keras.Model):
 
     def _resnet(self, name, channels, filters):
         return ResNetConditioner(channels, filters, self.num_res_blocks, l2=self.l2,
-                                 momentum=self.net_batch_norm_momentum, dtype=self.dtype_policy,
-                                 name=f"{name}_net")
+                                 momentum=self.net_batch_norm_momentum, dropout=self.dropout,
+                                 dtype=self.dtype_policy, name=f"{name}_net")
 
     def _image_steps(self, scale=0, shape=None):
         """The bijectors of scale `scale` onwards, in application order, on `[H, W, C]` `shape`."""
@@ -485,7 +493,8 @@ class RealNVP(keras.Model):
                           final_couplings=self.final_couplings,
                           num_res_blocks=self.num_res_blocks, num_filters=self.num_filters,
                           widen_after_squeeze=self.widen_after_squeeze,
-                          net_batch_norm_momentum=self.net_batch_norm_momentum)
+                          net_batch_norm_momentum=self.net_batch_norm_momentum,
+                          dropout=self.dropout)
         else:
             config.update(num_couplings=self.num_couplings, hidden_units=self.hidden_units,
                           hidden_layers=self.hidden_layers, mask=self.mask, permute=self.permute,

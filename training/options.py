@@ -2,7 +2,7 @@
 import argparse
 import re
 
-from tfnvp_training.config import LARGE_IMAGE_SET, absolute_data_dir
+from tfnvp_training.config import LARGE_IMAGE_SET, SMALL_SET_DROPOUT, absolute_data_dir
 from tfnvp_training.errors import UsageError
 from tfnvp_training.precision import DTYPE_CHOICES
 
@@ -19,6 +19,7 @@ ARCHITECTURE_FLAGS = {
     "res_blocks": "num_res_blocks",
     "filters": "num_filters",
     "widen": "widen_after_squeeze",
+    "dropout": "dropout",
     "checkerboard_couplings": "checkerboard_couplings",
     "channel_couplings": "channel_couplings",
     "final_couplings": "final_couplings",
@@ -110,6 +111,10 @@ def add_architecture_arguments(parser):
                        help="image: the channel couplings after each squeeze get twice their "
                             "scale's feature maps (the paper's code; tfnvp train's default for "
                             f"sets of at least {LARGE_IMAGE_SET:,} training images)")
+    group.add_argument("--dropout", type=float, metavar="RATE",
+                       help="image: dropout rate inside each residual block in training "
+                            f"(tfnvp train's default: {SMALL_SET_DROPOUT:g} for sets of fewer "
+                            f"than {LARGE_IMAGE_SET:,} training images, else 0)")
     group.add_argument("--checkerboard-couplings", type=int, help="image: per scale")
     group.add_argument("--channel-couplings", type=int, help="image: per scale")
     group.add_argument("--final-couplings", type=int, help="image: at the last scale")

@@ -30,6 +30,7 @@ from tfnvp_training.callbacks import (
 from tfnvp_training.config import (
     LARGE_IMAGE_SET,
     default_batch_size,
+    default_dropout,
     default_learning_rate,
     default_widen_after_squeeze,
 )
@@ -43,8 +44,8 @@ from tfnvp_training.nonfinite import NonFiniteGuard, NonFiniteLossError
 from tfnvp_training.precision import resolve_dtype
 from tfnvp_training.run_folder import RunFolder, record_versions
 
-__all__ = ["flip_default_message", "horizontal_flip", "steps_per_epoch", "steps_per_execution",
-           "train", "widen_default_message"]
+__all__ = ["dropout_default_message", "flip_default_message", "horizontal_flip", "steps_per_epoch",
+           "steps_per_execution", "train", "widen_default_message"]
 
 
 def steps_per_epoch(bundle, batch_size):
@@ -114,6 +115,16 @@ def widen_default_message(widen, num_train):
             f"{LARGE_IMAGE_SET:,}: wider nets overfit small sets); --widen doubles it")
 
 
+def dropout_default_message(rate, num_train):
+    """One line on the s/t nets' dropout rate the trainer picked."""
+    count = "an unknown number of" if num_train is None else f"{num_train:,}"
+    if rate:
+        return (f"s/t dropout: {rate:g} ({count} training images, fewer than "
+                f"{LARGE_IMAGE_SET:,}: it curbs overfitting); --dropout 0 turns it off")
+    return (f"s/t dropout: none ({count} training images >= {LARGE_IMAGE_SET:,}); "
+            f"--dropout RATE adds it")
+
+
 def train(config, out, *, resume=False, overwrite=False, strategy=None, callbacks=(),
           verbose="auto", log=None):
     """Trains the flow `config` describes and writes the run folder `out`.
@@ -179,6 +190,10 @@ def train(config, out, *, resume=False, overwrite=False, strategy=None, callback
                 widen = default_widen_after_squeeze(bundle.num_train)
                 config["model"]["widen_after_squeeze"] = widen  # recorded in config.json
                 print(widen_default_message(widen, bundle.num_train), file=log)
+            if is_image and config["model"].get("dropout") is None:
+                rate = default_dropout(bundle.num_train)
+                config["model"]["dropout"] = rate  # recorded in config.json
+                print(dropout_default_message(rate, bundle.num_train), file=log)
             dtype, why = resolve_dtype(config["model"].get("dtype", "float32"))
             if why:  # --dtype auto: say which it picked
                 print(f"--dtype auto: {dtype} ({why})", file=log)
