@@ -40,7 +40,7 @@ def batch_norm(momentum, dtype, name):
 
 @keras.saving.register_keras_serializable("tfnvp")
 class ResidualBlock(keras.layers.Layer):
-    """Pre-activation block: `x + conv(relu(bn(conv(relu(bn(x))))))`, width `filters`."""
+    """Pre-activation block: `x + conv(dropout(relu(bn(conv(relu(bn(x)))))))`, width `filters`."""
 
     def __init__(self, filters, l2=0.0, momentum=0.99, dropout=0.0, **kwargs):
         super().__init__(**kwargs)
