@@ -47,9 +47,20 @@ def model_checkpoint(model, **others):
 
     A Keras 3 model is not itself a checkpoint dependency (`tf.train.Checkpoint(model=model)`
     saves none of its weights: seen with TF 2.21 / Keras 3.15), so the weights are tracked as a
-    list, in construction order."""
+    list, in construction order. A model with dropout also saves its seed generators' states
+    (`random_states`, not among `model.weights`), so a resumed run draws the masks the
+    uninterrupted one would; models without dropout (every run saved before it) have none."""
     import tensorflow as tf
-    return tf.train.Checkpoint(model_weights=list(model.weights), **others)
+    states = random_states(model)
+    return tf.train.Checkpoint(model_weights=list(model.weights),
+                               **({"random_states": states} if states else {}), **others)
+
+
+def random_states(model):
+    """The state variables of the dropout layers' seed generators in `model`, in layer order."""
+    import keras
+    return [layer.seed_generator.state for layer in model._flatten_layers()
+            if isinstance(layer, keras.layers.Dropout)]
 
 
 def restore_checkpoint(checkpoint, folder, partial=False):
