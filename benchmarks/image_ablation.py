@@ -101,13 +101,12 @@ def run_one(name, variant, seed, epochs=None, folder=None):
     import keras
 
     from benchmarks import real_data
+    from benchmarks.ablation_experiments import experiment
     from benchmarks.peers.tfnvp_realnvp import EpochCurves
     from tfnvp_training import train as train_flow
     from tfnvp_training.config import resolve_config
 
     overrides, model = variant_settings(variant)
-    from benchmarks.ablation_experiments import experiment
-
     extra = {k: overrides.pop(k) for k in ("weight_average", "experiment") if k in overrides}
     epochs = int(epochs or BUDGETS[name])
     with tempfile.TemporaryDirectory(prefix="tfnvp-ablation-") as scratch:
