@@ -11,6 +11,10 @@ back after), so a change costs no product option until the ablation shows it is 
                      identity), not g * v / ||v||
     scale_sigmoid    Glow's scale: s = log sigmoid(raw_s + 2), in (-inf, 0) (tfnvp: scale * tanh)
     warmup           the learning rate rises linearly from 0 over the first 2 epochs
+    data_init        Salimans & Kingma's data-dependent initialisation: on the first training
+                     batch each weight-normed convolution (but the zero-initialised last one)
+                     sets g <- g / std, bias <- (bias - mean) / std from its outputs' per-channel
+                     moments, so it starts at zero mean and unit variance on the data
 
 Model construction reads the swapped code, so the trainer's rebuilt models (best epoch, test) use
 it too: keep the whole run inside the context.
@@ -84,8 +88,47 @@ def _warmup():
     return _swapped(trainer, "make_learning_rate", make_learning_rate)
 
 
+def _data_init():
+    import keras
+    import tensorflow as tf
+
+    from tfnvp.nets.weight_norm_conv import WeightNormConv2D
+
+    original_build, original_call = WeightNormConv2D.build, WeightNormConv2D.call
+
+    def build(self, input_shape):
+        original_build(self, input_shape)
+        if not self.zero_init:
+            # A weight (not trainable), so a restored checkpoint keeps its layers initialised.
+            self.initialised = self.add_weight(name="initialised", shape=(), trainable=False,
+                                               initializer="zeros")
+
+    def call(self, inputs, training=None):
+        outputs = original_call(self, inputs)
+        if self.zero_init or not training:
+            return outputs
+
+        def initialise():
+            # conv(x, g v/|v|) + b = y  ->  with g' = g/std, b' = (b - mean)/std: (y - mean)/std
+            mean, variance = tf.nn.moments(outputs, axes=[0, 1, 2])
+            scale = tf.math.rsqrt(variance + 1e-6)
+            with tf.control_dependencies([
+                    self.g.assign(self.g * tf.cast(scale, self.g.dtype)),
+                    self.bias.assign((self.bias - tf.cast(mean, self.bias.dtype))
+                                     * tf.cast(scale, self.bias.dtype)),
+                    self.initialised.assign(1.0)]):
+                return (outputs - mean) * scale
+        done = keras.ops.convert_to_tensor(self.initialised) > 0.5
+        return tf.cond(done, lambda: tf.identity(outputs), initialise)
+
+    stack = contextlib.ExitStack()
+    stack.enter_context(_swapped(WeightNormConv2D, "build", build))
+    stack.enter_context(_swapped(WeightNormConv2D, "call", call))
+    return stack
+
+
 EXPERIMENTS = {"no_net_bn": _no_net_bn, "no_weight_norm": _no_weight_norm,
-               "scale_sigmoid": _scale_sigmoid, "warmup": _warmup}
+               "scale_sigmoid": _scale_sigmoid, "warmup": _warmup, "data_init": _data_init}
 
 
 @contextlib.contextmanager

@@ -70,6 +70,8 @@ VARIANTS = {
                       {"experiment": ["scale_sigmoid"]}),
     "warmup": ("learning rate warmed up linearly over the first 2 epochs",
                {"experiment": ["warmup"]}),
+    "data_init": ("data-dependent initialisation of the weight-normed convolutions (Salimans & "
+                  "Kingma 2016) on the first training batch", {"experiment": ["data_init"]}),
     "dropout": ("dropout 0.2 inside each residual block, in training (the default below "
                 "4,000 training images, so the digits; not the patches)",
                 {"model": {"dropout": 0.2}}),

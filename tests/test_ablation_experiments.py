@@ -64,3 +64,26 @@ def test_unknown_experiment_names_the_choices():
     with pytest.raises(ValueError, match="no_net_bn"):
         with experiment(["no_such_change"]):
             pass
+
+
+def test_data_init_normalises_each_conv_on_its_first_training_batch_only():
+    x = tf.constant(np.random.default_rng(2).normal(0.0, 5.0, size=(8, 4, 4, 2)))
+    later = tf.constant(np.random.default_rng(3).normal(0.0, 0.5, size=(8, 4, 4, 2)))
+    with experiment(["data_init"]):
+        conv = WeightNormConv2D(3, dtype="float64")
+        last = WeightNormConv2D(3, zero_init=True, dtype="float64")
+        conv.build(x.shape)
+        last.build(x.shape)
+        assert conv(x, training=False).numpy().std() != pytest.approx(1.0, abs=0.1)  # untouched
+        first = conv(x, training=True).numpy()
+        np.testing.assert_allclose(first.mean(axis=(0, 1, 2)), 0.0, atol=1e-10)
+        np.testing.assert_allclose(first.std(axis=(0, 1, 2)), 1.0, rtol=1e-5)
+        # the layer now holds that init: the same outputs without re-initialising
+        np.testing.assert_allclose(conv(x, training=True), first, rtol=1e-10)
+        # not re-normalised on new data: a tenth of the spread gives about a tenth of the std
+        assert conv(later, training=True).numpy().std(axis=(0, 1, 2)).max() < 0.5
+        np.testing.assert_allclose(last(x, training=True), 0.0)  # the identity couplings stay
+    assert not hasattr(WeightNormConv2D(3), "initialised")
+    fresh = WeightNormConv2D(3, dtype="float64")
+    fresh.build(x.shape)
+    assert len(fresh.weights) == 3
