@@ -4,8 +4,8 @@ held-out real images at a fixed budget.
 
 Sets (`SETS`): `patches8` / `patches16` (grey patches of scikit-image's photographs, 256 levels,
 region-disjoint train/validation/test, `benchmarks.real_data`) and `digits` (scikit-learn's 8x8
-digits, 17 levels, tfnvp's fixed 360-image test split). Budgets are the image-quality issue's:
-30 epochs on the patches, 40 on the digits. Every run is
+digits, 17 levels, 360 test digits, drawn by the seed as in `tfnvp train`). Budgets are the
+image-quality issue's: 30 epochs on the patches, 40 on the digits. Every run is
 
     tfnvp train --data SET --levels L --epochs E [the variant's settings]
 

@@ -6,7 +6,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
+import tfnvp
+from helpers import image_file, train_run
+from tfnvp import data as tfnvp_data
 from tfnvp_training.cli import main
+from tfnvp_training.evaluation import evaluate_split
 
 TINY_MODEL = ["--scales", "1", "--final-couplings", "2", "--res-blocks", "1", "--filters", "8"]
 
@@ -39,3 +43,19 @@ def test_a_relative_data_path_and_the_data_flags_are_recorded(tmp_path, monkeypa
     status = main(["train", "--out", "../run", "--resume", "--image-size", "8"])
     err = capsys.readouterr().err
     assert status == 2 and "a resumed run keeps its --image-size (4), got 8" in err
+
+
+@pytest.mark.slow
+def test_evaluate_splits_the_runs_data_by_the_runs_seed_whatever_its_seed(tmp_path, capsys):
+    data = image_file(tmp_path / "images.npy", 60, side=4)  # no named splits: the seed draws them
+    train_run(tmp_path, capsys, data, "--seed", "3", "--batch-size", "16", *TINY_MODEL)
+    assert main(["evaluate", "--model", str(tmp_path / "run"), "--seed", "5"]) == 0
+    report = json.loads(capsys.readouterr().out)
+
+    model = tfnvp.load_run(str(tmp_path / "run"))
+    run_test = tfnvp_data.load(str(data), seed=3).test    # what the run held out
+    other_test = tfnvp_data.load(str(data), seed=5).test  # partly the run's training images
+    expected = evaluate_split(model, run_test, batch_size=16, seed=5, draws=1)
+    leaked = evaluate_split(model, other_test, batch_size=16, seed=5, draws=1)
+    assert report["nll"] == pytest.approx(expected["nll"], rel=1e-6)
+    assert report["nll"] != pytest.approx(leaked["nll"], rel=1e-6)

@@ -27,7 +27,13 @@ def run(args):
     from tfnvp import data as tfnvp_data
     from tfnvp_training.evaluation import evaluate_split
 
-    bundle = tfnvp_data.load(data_name, seed=seed, **options.data_options(args, config))
+    # The run's own data is split by the run's seed, whatever --seed says (that seeds the noise):
+    # another seed would draw other test examples from a file without splits, or from the
+    # digits, and some of them would be ones the run trained on.
+    own_data = (tfnvp_data.local_path(data_name) or data_name) == config["data"]
+    split_seed = config["seed"] if own_data else seed
+
+    bundle = tfnvp_data.load(data_name, seed=split_seed, **options.data_options(args, config))
     if tuple(bundle.event_shape) != tuple(model.event_shape):
         raise UsageError(f"{data_name!r} has shape {tuple(bundle.event_shape)}, but the model "
                          f"in {run_folder.path} expects {model.event_shape}.")

@@ -1,6 +1,6 @@
 """`load`: a data source by name or path -> `DataBundle` of unbatched splits.
 
-    digits                     scikit-learn's 8x8 digits (embedded), 17 levels, fixed 360 test
+    digits                     scikit-learn's 8x8 digits (embedded), 17 levels, 360 test (by seed)
     moons, circles, ...        2-D toy densities generated locally (TOY_DATASETS)
     mnist, cifar10, ...        TensorFlow Datasets: the table's sets, or any TFDS image set
     power, gas, hepmass, ...   the MAF paper's tabular sets, from the files in `data_dir`
