@@ -20,11 +20,23 @@ import tempfile
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-__all__ = ["main", "op_times", "profile_case"]
+__all__ = ["main", "op_times", "op_type_name", "profile_case"]
 
 # Trace events that are not ops: the executor's and thread pools' own bookkeeping.
 _NOT_OPS = ("ThreadpoolListener", "ExecutorState", "ParallelFor", "Executor", "Iterator",
             "Prefetch")
+# Where TensorFlow runs oneDNN (on by default on CPUs with AVX-512 VNNI/BF16 or AMX) its graph
+# pass renames ops ("_MklNativeConv2DBackpropFilter"); grappler names its fusions "_FusedConv2D".
+_REWRITE_PREFIXES = ("_MklNative", "_Mkl", "_")
+
+
+def op_type_name(op_type):
+    """TensorFlow's op type without oneDNN's or grappler's rewrite prefix:
+    "_MklNativeFusedConv2D" -> "FusedConv2D", "Conv2D" -> "Conv2D"."""
+    for prefix in _REWRITE_PREFIXES:
+        if op_type.startswith(prefix):
+            return op_type[len(prefix):]
+    return op_type
 
 
 def op_times(trace_dir):
@@ -51,7 +63,7 @@ def op_times(trace_dir):
                     name = plane.event_metadata[event.metadata_id].name
                     if ":" not in name or name.startswith(_NOT_OPS):
                         continue
-                    op_type = name.rsplit(":", 1)[1]
+                    op_type = op_type_name(name.rsplit(":", 1)[1])
                     seconds[op_type] += event.duration_ps * 1e-12
                     counts[op_type] += 1
     return {op: (seconds[op], counts[op]) for op in seconds}
