@@ -1,5 +1,5 @@
-"""`python -m benchmarks.op_profile [--case digits] [--steps 16] [--jit]`: where a training step's
-time goes, by TensorFlow op type.
+"""`python -m benchmarks.op_profile [--case digits] [--steps 16] [--jit] [--dtype D]`: where a
+training step's time goes, by TensorFlow op type.
 
 Runs `--steps` training steps of a benchmark case (`benchmarks.cases`; fit's own `train_step`
 on one resident batch, after warm-up) under TensorFlow's profiler, reads the trace it writes
@@ -69,9 +69,10 @@ def op_times(trace_dir):
     return {op: (seconds[op], counts[op]) for op in seconds}
 
 
-def profile_case(case, steps=16, jit=False, warmup=5, model=None):
+def profile_case(case, steps=16, jit=False, warmup=5, model=None, dtype="float32"):
     """`[{op, ms_per_step, share, ops_per_step, us_per_op}]`, largest first, for `steps`
-    training steps of `benchmarks.cases.CASES[case]` (float32), or of `model` on `case`'s data."""
+    training steps of `benchmarks.cases.CASES[case]` (in the policy `dtype`), or of `model` on
+    `case`'s data."""
     import keras
     import tensorflow as tf
 
@@ -80,7 +81,7 @@ def profile_case(case, steps=16, jit=False, warmup=5, model=None):
 
     spec = CASES[case]
     if model is None:
-        model = spec.build("float32")
+        model = spec.build(dtype)
     model.compile(optimizer=keras.optimizers.Adam(1e-3))
     model.optimizer.build(model.trainable_variables)
     data = spec.data(spec.batch)
@@ -109,6 +110,7 @@ def main(argv=None):
     parser.add_argument("--case", default="digits", choices=sorted(CASES))
     parser.add_argument("--steps", type=int, default=16, help="profiled training steps")
     parser.add_argument("--jit", action="store_true", help="XLA-compiled step")
+    parser.add_argument("--dtype", default="float32", choices=("float32", "mixed_bfloat16"))
     parser.add_argument("--top", type=int, default=20, help="rows printed")
     parser.add_argument("--out", default="bench-results", help="folder for op_profile.json")
     args = parser.parse_args(argv)
@@ -116,8 +118,8 @@ def main(argv=None):
         parser.error(f"--steps must be >= 1, got {args.steps}")
 
     from benchmarks.run import machine_info
-    rows = profile_case(args.case, args.steps, args.jit)
-    print(f"{args.case}, jit {'on' if args.jit else 'off'}, {args.steps} steps "
+    rows = profile_case(args.case, args.steps, args.jit, dtype=args.dtype)
+    print(f"{args.case}, {args.dtype}, jit {'on' if args.jit else 'off'}, {args.steps} steps "
           f"(op time summed over threads)")
     print(f"{'op type':28s} {'ms/step':>9s} {'share':>7s} {'ops/step':>9s} {'us/op':>9s}")
     for row in rows[:args.top]:
@@ -126,7 +128,8 @@ def main(argv=None):
     os.makedirs(args.out, exist_ok=True)
     path = os.path.join(args.out, "op_profile.json")
     with open(path, "w") as f:
-        json.dump({"machine": machine_info(), "case": args.case, "jit": args.jit,
+        json.dump({"machine": machine_info(), "case": args.case, "dtype": args.dtype,
+                   "jit": args.jit,
                    "steps": args.steps, "ops": rows}, f, indent=1)
     print(f"wrote {path}")
 
