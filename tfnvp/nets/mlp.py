@@ -16,9 +16,9 @@ coupling against 90k.
 """
 import keras
 import numpy as np
-import tensorflow as tf
 
 from tfnvp.masks import validate_mask
+from tfnvp.nets.injective_gather import adjoint_index, injective_gather
 from tfnvp.nets.scale_and_shift import ScaleAndShift
 
 __all__ = ["MLPConditioner"]
@@ -46,11 +46,15 @@ class MLPConditioner(keras.layers.Layer):
         self.mask = None if mask is None else validate_mask(mask, (self.features,))
         outputs = self.features
         if self.mask is not None:
-            self._kept = np.flatnonzero(self.mask == 1).astype(np.int32)
+            # 1-based gather indices (0 = a zero), see tfnvp.nets.injective_gather:
+            # the net's input k is x's kept entry k; feature i of (s, t) is compact entry
+            # position[i] - 1 on the transformed entries and 0 on the kept ones.
+            self._kept = 1 + np.flatnonzero(self.mask == 1).astype(np.int32)
             transformed = np.flatnonzero(self.mask == 0)
-            # feature i of (s, t) is entry position[i] of [0, s_compact]: 0 on the kept entries
             self._position = np.zeros(self.features, np.int32)
             self._position[transformed] = 1 + np.arange(transformed.size, dtype=np.int32)
+            self._kept_adjoint = adjoint_index(self._kept, 2 * self.features)  # of [b*x, b]
+            self._position_adjoint = adjoint_index(self._position, transformed.size)
             outputs = transformed.size
         policy = self.dtype_policy
         self.hidden = [keras.layers.Dense(hidden_units, activation="relu", dtype=policy,
@@ -72,7 +76,8 @@ class MLPConditioner(keras.layers.Layer):
     def call(self, inputs, training=None):
         h = inputs
         if self.mask is not None:
-            h = tf.gather(inputs, self._kept, axis=-1)  # b*x on the kept entries is x there
+            # b*x on the kept entries is x there
+            h = injective_gather(inputs, self._kept, self._kept_adjoint)
         for layer in self.hidden:
             h = layer(h)
         s, t = self.head(self.output_dense(h))
@@ -82,8 +87,7 @@ class MLPConditioner(keras.layers.Layer):
 
     def _scatter(self, compact):
         """`[..., D-d]` -> `[..., D]` with zeros on the kept entries."""
-        padded = tf.concat([tf.zeros_like(compact[..., :1]), compact], axis=-1)
-        return tf.gather(padded, self._position, axis=-1)
+        return injective_gather(compact, self._position, self._position_adjoint)
 
     def get_config(self):
         return {**super().get_config(), "features": self.features,
