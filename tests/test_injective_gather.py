@@ -74,9 +74,11 @@ def test_adjoint_index_refuses_maps_that_are_not_injective_or_out_of_range(index
         adjoint_index(index, inputs)
 
 
-def test_the_vector_flows_training_gradient_holds_no_transpose():
+@pytest.mark.parametrize("permute", [False, True])
+def test_the_vector_flows_training_gradient_holds_no_transpose(permute):
     """What the op exists for: TF's gradient of a last-axis gather transposes the whole batch."""
-    model = tfnvp.RealNVP((6,), num_couplings=2, hidden_units=8, flow_batch_norm=False)
+    model = tfnvp.RealNVP((6,), num_couplings=2, hidden_units=8, flow_batch_norm=False,
+                          permute=permute)
     x = tf.random.normal((5, 6))
     model(x)
 

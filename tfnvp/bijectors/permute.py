@@ -5,11 +5,14 @@
 Real NVP mixes vector features only through its alternating masks; a fixed random permutation
 between couplings (as in Glow's and the MAF paper's flows) lets every feature condition every
 other one after a few couplings, whatever the mask. A permutation is volume preserving.
+Both directions gather through `tfnvp.nets.injective_gather`, whose gradient is the inverse
+gather (TensorFlow's own transposes the whole batch twice).
 """
 import numpy as np
 import tensorflow as tf
 
 from tfnvp.bijectors.flow_bijector import FlowBijector
+from tfnvp.nets.injective_gather import injective_gather
 
 __all__ = ["Permute"]
 
@@ -47,10 +50,11 @@ class Permute(FlowBijector):
 
     def forward_and_log_det(self, x, training=False):
         self._check_event(x)
-        return (tf.gather(x, self._permutation, axis=-1),
+        # 1-based indices of injective_gather: output i reads input permutation[i]
+        return (injective_gather(x, 1 + self._permutation, 1 + self._inverse_permutation),
                 tf.zeros(tf.shape(x)[:-1], dtype=x.dtype))
 
     def inverse_and_log_det(self, y):
         self._check_event(y)
-        return (tf.gather(y, self._inverse_permutation, axis=-1),
+        return (injective_gather(y, 1 + self._inverse_permutation, 1 + self._permutation),
                 tf.zeros(tf.shape(y)[:-1], dtype=y.dtype))
