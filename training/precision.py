@@ -9,7 +9,10 @@
                      no faster, and up to 8x slower without XLA; README "Benchmarks")
 
 Measured on an AMD EPYC (AVX2): mixed_bfloat16 reaches the float32 test NLL within 0.0007
-nats/dim. `auto` is not the default: it has not been measured faster on an AMX host here.
+nats/dim. On an AMD EPYC with AVX512_BF16 but no AMX (Zen 4) oneDNN's bfloat16 matmul is 1.9x
+float32 at 2048^3 but the training steps gain at most 1.2x (vector, without XLA) and nothing on
+the digits model, so `auto` keeps float32 there (README "Benchmarks"). `auto` is not the
+default: it has not been measured faster on an AMX host here.
 """
 __all__ = ["DTYPE_CHOICES", "cpu_has_amx_bf16", "resolve_dtype"]
 
