@@ -11,8 +11,7 @@ batch 256, float32, jit off, flow batch norm on (tfnvp's defaults) and off. Rows
                  steps only (per-epoch time up to validation, the first epoch excluded)
     zuko         zuko's RealNVP, same architecture, batch, data and epochs (torch, CPU;
                  `pip install -e '.[bench]'`), training steps only, at one intra-op thread and
-                 at all cores, the faster kept (2 threads beat 1 by up to 20% on an AVX-512
-                 EPYC, and lost on the AVX2 one)
+                 at all cores, the faster kept (2 threads beat 1 by 5-34% on a Zen 4 EPYC)
 
 Each figure is the best of `--repeats` measurements taken in turn (step, path, zuko, ...): on a
 shared 2-core host single measurements of the same code varied by 30%, and the fastest is the one
