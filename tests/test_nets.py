@@ -18,7 +18,6 @@ import tensorflow as tf
 
 from helpers import randomized, tiny_image_model, tiny_vector_model
 from tfnvp.nets import (
-    BatchNormalization,
     FlowBatchNormStatistics,
     MLPConditioner,
     ResidualBlock,
@@ -44,9 +43,6 @@ class Case(NamedTuple):
 
 
 CASES = {
-    # gamma, beta | moving mean, variance (Keras' batch norm, fused in training)
-    "batch_normalization": Case(BatchNormalization, dict(momentum=0.9, epsilon=1e-2),
-                                (2, 4, 3, 3), [(2, 4, 3, 3)], True, 2, 2, 0),
     # v, g, bias; g penalised
     "weight_norm_conv": Case(WeightNormConv2D, dict(filters=5, kernel_size=1, zero_init=True,
                                                     l2=1e-3),

@@ -25,8 +25,6 @@ everywhere, on the flow's whole support. Through TFP's API a training pass is
 statistics once, as `train_step` does).
 """
 
-import functools
-
 import keras
 import numpy as np
 import tensorflow as tf
@@ -431,27 +429,12 @@ class RealNVP(keras.Model):
             scaled = self.optimizer.scale_loss(loss / replicas if replicas > 1 else loss)
         variables = self.trainable_variables
         gradients = tape.gradient(scaled, variables)
-        if not self.optimizer.built:
-            self.optimizer.build(variables)
-        update = (self._apply_gradients if tf.distribute.has_strategy()
-                  else self._compiled_apply_gradients)
-        update(gradients, loss)
-        return self._update_metrics(nll, loss)
-
-    def _apply_gradients(self, gradients, loss):
-        """The optimizer's update, then the finite check of the loss and every weight."""
-        variables = self.trainable_variables
         self.optimizer.apply(gradients, variables)
         finite = [tf.reduce_all(tf.math.is_finite(v)) for v in variables]
         flag = self._bijector_holder["step_finite"]
         flag.assign(tf.logical_and(flag, tf.reduce_all(tf.stack([tf.math.is_finite(loss),
                                                                  *finite]))))
-
-    @functools.cached_property
-    def _compiled_apply_gradients(self):
-        # One XLA kernel launch for the whole update outside tf.distribute (whose all-reduce
-        # XLA cannot hold): hundreds of small variables cost a dispatch each otherwise.
-        return tf.function(self._apply_gradients, jit_compile=True, autograph=False)
+        return self._update_metrics(nll, loss)
 
     def steps_were_finite(self):
         """True when every `train_step` since the previous call left its loss and every

@@ -7,8 +7,7 @@
       -> BN -> ReLU -> WN-conv3x3(2C, zero-initialised)        (identity coupling at start)
       -> ScaleAndShift: s = scale * tanh(raw_s), t             each [B, H, W, C]
 
-BN here is Keras' batch norm inside s/t (it needs no inverse; `tfnvp.nets.BatchNormalization`
-runs its training steps as one fused kernel), synchronised: under
+BN here is ordinary Keras batch norm inside s/t (it needs no inverse), synchronised: under
 `tf.distribute` its training statistics are the global batch's, as the flow's own batch norm; WN is
 weight norm. Its `momentum` sets how fast the moving statistics that evaluation uses follow the
 training batches (Keras' default 0.99 lags about 100 steps; see `RealNVP`'s
@@ -19,7 +18,6 @@ import numbers
 
 import keras
 
-from tfnvp.nets.batch_normalization import BatchNormalization
 from tfnvp.nets.flow_batch_norm_statistics import check_momentum
 from tfnvp.nets.scale_and_shift import ScaleAndShift
 from tfnvp.nets.weight_norm_conv import WeightNormConv2D
@@ -35,9 +33,9 @@ def check_dropout(rate):
 
 
 def batch_norm(momentum, dtype, name):
-    """Synchronised batch norm (global-batch statistics under `tf.distribute`)."""
-    return BatchNormalization(momentum=check_momentum(momentum), synchronized=True, dtype=dtype,
-                              name=name)
+    """Synchronised Keras batch norm (global-batch statistics under `tf.distribute`)."""
+    return keras.layers.BatchNormalization(momentum=check_momentum(momentum), synchronized=True,
+                                           dtype=dtype, name=name)
 
 
 @keras.saving.register_keras_serializable("tfnvp")
