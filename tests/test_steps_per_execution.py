@@ -41,3 +41,23 @@ def test_each_epoch_trains_exactly_its_batches_in_calls_that_divide_it(tmp_path)
     assert log.ends == [[6, 13, 20], [6, 13, 20]]  # 3 calls of 7, no batch of the next epoch
     assert int(result["model"].optimizer.iterations.numpy()) == 2 * 21
     assert result["model"].steps_per_execution == 7
+
+
+def test_a_fresh_run_traces_its_training_step_once(tmp_path, monkeypatch):
+    # Optimizer slots made inside the first trace make Keras trace the step a second time
+    # (half of the demo's first-epoch wait); the trainer builds them before `fit`.
+    import tfnvp
+    traced = []
+    train_step = tfnvp.RealNVP.train_step
+
+    def counting_train_step(self, data):
+        traced.append(1)  # Python runs only while tracing
+        return train_step(self, data)
+
+    monkeypatch.setattr(tfnvp.RealNVP, "train_step", counting_train_step)
+    config = resolve_config({"data": "moons", "epochs": 2, "batch_size": 476, "patience": 0,
+                             "eval_draws": 1, "steps_per_execution": 8},
+                            model_overrides={"num_couplings": 2, "hidden_units": 8})
+    result = train(config, tmp_path / "run", verbose=0)
+    assert int(result["model"].optimizer.iterations.numpy()) == 2 * 21
+    assert len(traced) == 1

@@ -93,7 +93,8 @@ class CheckpointSaver(keras.callbacks.Callback):
     def restore(self, model):
         """Loads `latest` into `model` and its (built) optimizer; returns the saved epoch."""
         self.set_model(model)
-        model.optimizer.build(model.trainable_variables)  # slots must exist before restoring
+        if not model.optimizer.built:  # slots must exist before restoring
+            model.optimizer.build(model.trainable_variables)
         self.run.restore_checkpoint(self.checkpoint(), "latest")
         self.batches_done = self._batch_offset = int(self.state.batch.numpy())
         if self.batches_done:
