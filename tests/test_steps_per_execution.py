@@ -45,7 +45,7 @@ def test_each_epoch_trains_exactly_its_batches_in_calls_that_divide_it(tmp_path)
 
 def test_a_fresh_run_traces_its_training_step_once(tmp_path, monkeypatch):
     # Optimizer slots made inside the first trace make Keras trace the step a second time
-    # (half of the demo's first-epoch wait); the trainer builds them before `fit`.
+    # (half of the digits model's first fit); the trainer builds them before `fit`.
     import tfnvp
     traced = []
     train_step = tfnvp.RealNVP.train_step

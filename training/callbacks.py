@@ -91,10 +91,9 @@ class CheckpointSaver(keras.callbacks.Callback):
                                 **self.state.checkpoint_items(), **self.extra)
 
     def restore(self, model):
-        """Loads `latest` into `model` and its (built) optimizer; returns the saved epoch."""
+        """Loads `latest` into `model` and its optimizer, whose slots must already be built
+        (`train` builds them before any trace); returns the saved epoch."""
         self.set_model(model)
-        if not model.optimizer.built:  # slots must exist before restoring
-            model.optimizer.build(model.trainable_variables)
         self.run.restore_checkpoint(self.checkpoint(), "latest")
         self.batches_done = self._batch_offset = int(self.state.batch.numpy())
         if self.batches_done:

@@ -214,8 +214,9 @@ def train(config, out, *, resume=False, overwrite=False, strategy=None, callback
                             extra={"lr_scale": schedule.scale} if schedule else None)
     early_stopping = EarlyStopping(state, patience=config["patience"])
     with strategy.scope():
-        # The optimizer's slots exist before the first step is traced: made inside that trace
-        # they make Keras trace the step twice (57 -> 29 s for the demo's first fit, Zen 3).
+        # The optimizer's slots exist before the first step is traced (and before a restore):
+        # made inside that trace they make Keras trace the step twice (the digits model's
+        # first fit: 57 -> 29 s on a Zen 3 EPYC).
         model.optimizer.build(model.trainable_variables)
         first_epoch = saver.restore(model) if resume else 0
     done = saver.batches_done
